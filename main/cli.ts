@@ -1,0 +1,24 @@
+// The `finekiosk` command. Each area's commands live in main/cli/<area>.ts and are listed here.
+import { runCli, type Command, type Io } from './cli/framework.ts';
+
+async function loadCommands(): Promise<Command[]> {
+  const areas = await Promise.all([
+    // Areas register here, e.g. import('./cli/kiosk.ts'),
+  ]);
+  return areas.flatMap((m: { commands: Command[] }) => m.commands);
+}
+
+export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const full: Io = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    stopSignal: stop,
+    ...io,
+  };
+  return runCli(await loadCommands(), argv, full);
+}

@@ -1,0 +1,66 @@
+// The catalogue of expected failures. Codes are stable: the CLI, the API, the UI and the hub all use them.
+export const messages = {
+  UNEXPECTED: { en: 'Unexpected error', zh: '意外错误' },
+  MALFORMED: { en: 'Malformed input', zh: '输入格式错误' },
+  BAD_SIGNATURE: { en: 'Signature does not verify', zh: '签名验证失败' },
+  UNKNOWN_KEY: { en: 'Signing key is not trusted', zh: '签名密钥不受信任' },
+  UNKNOWN_DEVICE: { en: 'Device is not known', zh: '设备未登记' },
+  DEVICE_DISABLED: { en: 'Device is disabled', zh: '设备已停用' },
+  FINE_NOT_FOUND: { en: 'No such fine', zh: '未找到该罚款' },
+  FINE_NOT_PAYABLE: {
+    en: 'The fine cannot be paid (already paid or cancelled)',
+    zh: '该罚款不可缴纳（已缴纳或已撤销）',
+  },
+  BILL_NOT_FOUND: { en: 'No such bill', zh: '未找到该缴款单' },
+  BILL_EXPIRED: { en: 'The bill has expired (valid for 4 hours)', zh: '缴款单已过期（有效期4小时）' },
+  BILL_VOIDED: { en: 'The bill has been voided', zh: '缴款单已作废' },
+  BILL_PAID: { en: 'The bill is already paid', zh: '缴款单已缴纳' },
+  AMOUNT_MISMATCH: { en: 'Amount does not match the bill', zh: '金额与缴款单不符' },
+  PAID_AFTER_EXPIRY: { en: 'Payment time is after the bill expired', zh: '支付时间晚于缴款单有效期' },
+  ALREADY_USED: { en: 'This payment confirmation was already used', zh: '该支付凭证已被使用' },
+  BAD_FILE: { en: 'The file has errors; nothing was imported', zh: '文件有错误，未导入任何数据' },
+  NOT_FOUND: { en: 'Not found', zh: '未找到' },
+  SCHEMA_TOO_NEW: {
+    en: 'The database was written by a newer version of finekiosk; upgrade the software',
+    zh: '数据库由更新版本的程序写入，请升级软件',
+  },
+  SCHEMA_MISMATCH: {
+    en: 'The database migrations do not match this version',
+    zh: '数据库迁移记录与本版本不一致',
+  },
+  CHAIN_BROKEN: { en: 'The event log chain is broken', zh: '事件日志链已损坏' },
+  PRINTER_OFFLINE: { en: 'Printer is offline', zh: '打印机离线' },
+  PRINTER_COVER_OPEN: { en: 'Printer cover is open', zh: '打印机盖未关闭' },
+  PRINTER_PAPER_END: { en: 'Printer is out of paper', zh: '打印机缺纸' },
+  PRINTER_CUTTER_ERROR: { en: 'Printer cutter error', zh: '打印机切刀故障' },
+  PRINTER_UNREACHABLE: { en: 'Printer cannot be reached', zh: '无法连接打印机' },
+  PRINTER_TIMEOUT: { en: 'Printer did not answer in time', zh: '打印机响应超时' },
+  PRINT_FAILED: { en: 'Printing failed', zh: '打印失败' },
+  HUB_UNREACHABLE: { en: 'The hub cannot be reached', zh: '无法连接中心服务器' },
+  NOT_ENROLLED: { en: 'This device is not enrolled with a hub', zh: '本设备尚未在中心服务器登记' },
+  CLOCK_SKEW: {
+    en: "This device's clock is off by more than 5 minutes; correct the time",
+    zh: '本设备时钟偏差超过5分钟，请校正时间',
+  },
+  REPLAYED: { en: 'Request was already seen (replay)', zh: '重复的请求（重放）' },
+  SEQ_GAP: { en: 'Events are out of sequence', zh: '事件序号不连续' },
+  CODE_INVALID: { en: 'Enrollment code is invalid, used or expired', zh: '登记码无效、已使用或已过期' },
+  TOO_LARGE: { en: 'Request is too large', zh: '请求过大' },
+  UNAUTHORIZED: { en: 'Not authorized', zh: '未授权' },
+  PIN_WRONG: { en: 'Wrong PIN', zh: 'PIN码错误' },
+  LOCKED: { en: 'Too many failed attempts; locked for a while', zh: '失败次数过多，已暂时锁定' },
+  CHANNEL_ERROR: { en: 'The payment channel refused the request', zh: '支付渠道拒绝了请求' },
+  BAD_PLATE: { en: 'Not a valid Chinese plate number', zh: '车牌号格式不正确' },
+  UNKNOWN_CODE: { en: 'Unknown violation code', zh: '未知的违法代码' },
+  FINE_OUT_OF_RANGE: {
+    en: 'Fine amount is outside the range for this violation',
+    zh: '罚款金额超出该违法行为的范围',
+  },
+  NUMBERS_EXHAUSTED: {
+    en: 'No decision numbers left; connect to the hub for more',
+    zh: '决定书编号已用完，请联网获取',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof messages;
+export const errorCodes = Object.keys(messages) as ErrorCode[];
