@@ -49,6 +49,8 @@ export const messages = {
   UNAUTHORIZED: { en: 'Not authorized', zh: '未授权' },
   PIN_WRONG: { en: 'Wrong PIN', zh: 'PIN码错误' },
   LOCKED: { en: 'Too many failed attempts; locked for a while', zh: '失败次数过多，已暂时锁定' },
+  WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
+  NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
   CHANNEL_ERROR: { en: 'The payment channel refused the request', zh: '支付渠道拒绝了请求' },
   BAD_PLATE: { en: 'Not a valid Chinese plate number', zh: '车牌号格式不正确' },
   UNKNOWN_CODE: { en: 'Unknown violation code', zh: '未知的违法代码' },
