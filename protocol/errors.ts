@@ -52,6 +52,14 @@ export const messages = {
   WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
   NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
   CHANNEL_ERROR: { en: 'The payment channel refused the request', zh: '支付渠道拒绝了请求' },
+  WRONG_MERCHANT: {
+    en: 'The notification is for another merchant or app',
+    zh: '通知不属于本商户或应用',
+  },
+  STALE_NOTIFICATION: {
+    en: 'The notification timestamp is outside the allowed window',
+    zh: '通知时间戳超出允许范围',
+  },
   BAD_PLATE: { en: 'Not a valid Chinese plate number', zh: '车牌号格式不正确' },
   UNKNOWN_CODE: { en: 'Unknown violation code', zh: '未知的违法代码' },
   FINE_OUT_OF_RANGE: {
