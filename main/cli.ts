@@ -4,6 +4,7 @@ import { runCli, type Command, type Io } from './cli/framework.ts';
 async function loadCommands(): Promise<Command[]> {
   const areas = await Promise.all([
     // Areas register here, e.g. import('./cli/kiosk.ts'),
+    import('./cli/kiosk.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
 }

@@ -1,0 +1,385 @@
+// Fines: import from a JSON or CSV file (all or nothing), lookup by decision number or by plate plus the
+// last 6 of the vehicle id, and bulk upsert for the hub's sync pull.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Database } from '../../db/connection.ts';
+import { FINE_FIELDS, fineSchema, type Fine } from '../../protocol/fines.ts';
+import { VIN6_RE } from '../../protocol/ids.ts';
+import { lateFeeFen } from '../../protocol/latefee.ts';
+import { fail, ok, type Result } from '../../protocol/result.ts';
+import { shanghaiDate, unixSeconds, type Clock } from '../../protocol/time.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import type { Settings } from '../settings/settings.ts';
+import { parseCsv } from './csv.ts';
+
+export type { Fine };
+export type FineView = Fine & { lateFeeFenToday: number; totalFenToday: number };
+
+export interface ImportReport {
+  imported: number;
+  updated: number;
+}
+
+export interface RowError {
+  row: number;
+  /** Line in the file, for CSV. */
+  line?: number;
+  reason: string;
+}
+
+/** Largest import file accepted (a city's fines fit easily; bounds memory on a bad file). */
+export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+const MAX_ERRORS_LISTED = 50;
+
+export interface FineRow {
+  decision_no: string;
+  region: string;
+  plate: string;
+  vin6: string;
+  violation_code: string;
+  description: string;
+  description_en: string | null;
+  place: string;
+  occurred_at: string;
+  decided_on: string;
+  fine_fen: number;
+  points: number;
+  status: Fine['status'];
+}
+
+export function fineFromRow(r: FineRow): Fine {
+  const f: Fine = {
+    decisionNo: r.decision_no,
+    region: r.region,
+    plate: r.plate,
+    vehicleIdLast6: r.vin6,
+    violationCode: r.violation_code,
+    description: r.description,
+    place: r.place,
+    occurredAt: r.occurred_at,
+    decidedOn: r.decided_on,
+    fineFen: r.fine_fen,
+    points: r.points,
+    status: r.status,
+  };
+  if (r.description_en !== null) f.descriptionEn = r.description_en;
+  return f;
+}
+
+/** Plates are compared in upper case without spaces: 京a 12345 and 京A12345 are one plate. */
+export function normalizePlate(plate: string): string {
+  return plate.replace(/[\s·•-]/g, '').toUpperCase();
+}
+
+const plateSchema = z
+  .string()
+  .transform(normalizePlate)
+  .pipe(z.string().min(2, 'plate: at least 2 characters').max(16, 'plate: at most 16 characters'));
+const vin6Schema = z.string().trim().regex(VIN6_RE, 'vin6: the last 6 letters or digits of the vehicle id');
+
+export interface FinesService {
+  importFile(file: string): Result<ImportReport>;
+  importRows(rows: unknown[], source: string): Result<ImportReport>;
+  /** For the sync pull: validated fines, one transaction, no per-fine outbox event. */
+  upsertMany(fines: Fine[]): ImportReport;
+  findByDecisionNo(decisionNo: string): Result<FineView>;
+  findByPlate(plate: string, vin6: string): Result<FineView[]>;
+  /** The fine as stored, without validation (for other services). */
+  get(decisionNo: string): Fine | undefined;
+  count(): number;
+  /** Late fee and total due on the Shanghai calendar day of `at` (Unix seconds). */
+  view(fine: Fine, at?: number): FineView;
+  /** Checks a decision number against the configured pattern. */
+  checkDecisionNo(decisionNo: unknown): Result<string>;
+}
+
+export function createFinesService(db: Database, clock: Clock, settings: Settings): FinesService {
+  const byNo = db.prepare<[string], FineRow>('SELECT * FROM fines WHERE decision_no = ?');
+  const byPlate = db.prepare<[string, string], FineRow>(
+    'SELECT * FROM fines WHERE plate = ? AND vin6 = ? ORDER BY decided_on, decision_no',
+  );
+  const statusOf = db.prepare<[string], { status: Fine['status'] }>(
+    'SELECT status FROM fines WHERE decision_no = ?',
+  );
+  const upsert = db.prepare(`
+    INSERT INTO fines (decision_no, region, plate, vin6, violation_code, description, description_en, place,
+                       occurred_at, decided_on, fine_fen, points, status, updated_at)
+    VALUES (@decision_no, @region, @plate, @vin6, @violation_code, @description, @description_en, @place,
+            @occurred_at, @decided_on, @fine_fen, @points, @status, @updated_at)
+    ON CONFLICT (decision_no) DO UPDATE SET
+      region = excluded.region, plate = excluded.plate, vin6 = excluded.vin6,
+      violation_code = excluded.violation_code, description = excluded.description,
+      description_en = excluded.description_en, place = excluded.place, occurred_at = excluded.occurred_at,
+      decided_on = excluded.decided_on, fine_fen = excluded.fine_fen, points = excluded.points,
+      -- A fine paid here stays paid whatever an older list says.
+      status = CASE WHEN fines.status = 'paid' THEN 'paid' ELSE excluded.status END,
+      updated_at = excluded.updated_at`);
+  const liveBillsOf = db.prepare<[string], { bill_no: string }>(
+    "SELECT bill_no FROM bills WHERE decision_no = ? AND status = 'live'",
+  );
+  const voidBill = db.prepare<[number, string]>(
+    "UPDATE bills SET status = 'voided', void_reason = 'hub', closed_at = ? WHERE bill_no = ?",
+  );
+  const countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM fines');
+
+  const view = (fine: Fine, at = unixSeconds(clock)): FineView => {
+    const fee = fine.status === 'unpaid' ? lateFeeFen(fine.fineFen, fine.decidedOn, shanghaiDate(at)) : 0;
+    return {
+      ...fine,
+      lateFeeFenToday: fee,
+      totalFenToday: fine.status === 'unpaid' ? fine.fineFen + fee : 0,
+    };
+  };
+
+  const checkDecisionNo = (no: unknown): Result<string> => {
+    if (typeof no !== 'string') return fail('MALFORMED', 'decision number must be text');
+    const s = no.trim();
+    const re = settings.decisionPattern();
+    if (s.length > 32 || !/^[0-9A-Za-z]+$/.test(s) || !re.test(s)) {
+      return fail('MALFORMED', `decision number does not match the pattern ${re.source}`);
+    }
+    return ok(s);
+  };
+
+  /** Writes validated fines; a fine no longer payable loses its live bill (voided, with its event). */
+  const write = (fines: Fine[], now: number): ImportReport => {
+    let imported = 0;
+    let updated = 0;
+    for (const f of fines) {
+      const before = statusOf.get(f.decisionNo);
+      if (before) updated++;
+      else imported++;
+      upsert.run({
+        decision_no: f.decisionNo,
+        region: f.region,
+        plate: normalizePlate(f.plate),
+        vin6: f.vehicleIdLast6.toUpperCase(),
+        violation_code: f.violationCode,
+        description: f.description,
+        description_en: f.descriptionEn ?? null,
+        place: f.place,
+        occurred_at: f.occurredAt,
+        decided_on: f.decidedOn,
+        fine_fen: f.fineFen,
+        points: f.points,
+        status: f.status,
+        updated_at: now,
+      });
+      if (before && f.status !== 'unpaid') {
+        for (const b of liveBillsOf.all(f.decisionNo)) {
+          voidBill.run(now, b.bill_no);
+          appendEvent(db, 'bill.voided', { billNo: b.bill_no, reason: 'hub', at: now }, now * 1000);
+        }
+      }
+    }
+    return { imported, updated };
+  };
+
+  const validateRows = (
+    rows: unknown[],
+    lines?: number[],
+    problems?: (string | undefined)[],
+  ): Result<Fine[]> => {
+    const errors: RowError[] = [];
+    const seen = new Map<string, number>();
+    const fines: Fine[] = [];
+    const pattern = settings.decisionPattern();
+    rows.forEach((raw, i) => {
+      const row = i + 1;
+      const line = lines?.[i];
+      const err = (reason: string): void => {
+        errors.push(line === undefined ? { row, reason } : { row, line, reason });
+      };
+      const problem = problems?.[i];
+      if (problem) {
+        err(problem);
+        return;
+      }
+      const parsed = fineSchema.strict().safeParse(raw);
+      if (!parsed.success) {
+        err(
+          parsed.error.issues
+            .map((iss) => (iss.path.length ? `${iss.path.join('.')}: ${iss.message}` : iss.message))
+            .join('; '),
+        );
+        return;
+      }
+      const f = parsed.data;
+      if (!pattern.test(f.decisionNo)) {
+        err(`decisionNo: does not match the pattern ${pattern.source}`);
+        return;
+      }
+      const first = seen.get(f.decisionNo);
+      if (first !== undefined) {
+        err(`decisionNo ${f.decisionNo} repeats row ${first}`);
+        return;
+      }
+      seen.set(f.decisionNo, row);
+      fines.push(f);
+    });
+    if (errors.length > 0) {
+      const shown = errors.slice(0, MAX_ERRORS_LISTED);
+      const summary = shown
+        .slice(0, 5)
+        .map((e) => `row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
+        .join('; ');
+      return fail('BAD_FILE', `${errors.length} bad row(s): ${summary}${errors.length > 5 ? '; ...' : ''}`, {
+        errors: shown,
+        errorCount: errors.length,
+      });
+    }
+    return ok(fines);
+  };
+
+  const importValidated = (fines: Fine[], sha256: string, source: string): ImportReport => {
+    const now = unixSeconds(clock);
+    return db
+      .transaction(() => {
+        const report = write(fines, now);
+        appendEvent(
+          db,
+          'fines.imported',
+          { count: fines.length, sha256, source: source.slice(0, 200) },
+          clock.now(),
+        );
+        return report;
+      })
+      .immediate();
+  };
+
+  const importRows = (
+    rows: unknown[],
+    source: string,
+    sha?: string,
+    csv?: { lines: number[]; problems: (string | undefined)[] },
+  ): Result<ImportReport> => {
+    if (!Array.isArray(rows)) return fail('BAD_FILE', 'expected a list of fines');
+    if (rows.length === 0) return fail('BAD_FILE', 'the file holds no fines');
+    const v = validateRows(rows, csv?.lines, csv?.problems);
+    if (!v.ok) return v;
+    const sha256 = sha ?? createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+    return ok(importValidated(v.value, sha256, source));
+  };
+
+  const importFile = (file: string): Result<ImportReport> => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      return fail(
+        'BAD_FILE',
+        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    if (bytes.length > MAX_IMPORT_BYTES)
+      return fail('TOO_LARGE', `${file} is over ${MAX_IMPORT_BYTES} bytes`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return fail('BAD_FILE', 'the file is not UTF-8 text');
+    }
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const source = path.basename(file);
+    const ext = path.extname(file).toLowerCase();
+    const looksJson = /^\s*[[{]/.test(text);
+    if (ext === '.json' || (ext !== '.csv' && looksJson)) {
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        return fail('BAD_FILE', `not valid JSON: ${(e as Error).message}`);
+      }
+      // An array of fines, or { "fines": [...] } with notes beside it (how the sample file marks itself).
+      const list = Array.isArray(data)
+        ? data
+        : data !== null && typeof data === 'object' && Array.isArray((data as { fines?: unknown }).fines)
+          ? (data as { fines: unknown[] }).fines
+          : undefined;
+      if (!list)
+        return fail('BAD_FILE', 'a JSON fines file is an array of fines, or an object with a "fines" array');
+      return importRows(list, source, sha256);
+    }
+    const csv = csvToRows(text);
+    if (!csv.ok) return csv;
+    return importRows(csv.value.rows, source, sha256, csv.value);
+  };
+
+  return {
+    importFile,
+    importRows: (rows, source) => importRows(rows, source),
+    upsertMany: (fines) => {
+      const checked = fines.map((f) => fineSchema.parse(f));
+      const now = unixSeconds(clock);
+      return db.transaction(() => write(checked, now)).immediate();
+    },
+    findByDecisionNo: (no) => {
+      const c = checkDecisionNo(no);
+      if (!c.ok) return c;
+      const row = byNo.get(c.value);
+      if (!row) return fail('FINE_NOT_FOUND', c.value);
+      return ok(view(fineFromRow(row)));
+    },
+    findByPlate: (plate, vin6) => {
+      const p = plateSchema.safeParse(plate);
+      if (!p.success) return fail('MALFORMED', p.error.issues[0]?.message ?? 'bad plate');
+      const v = vin6Schema.safeParse(vin6);
+      if (!v.success) return fail('MALFORMED', v.error.issues[0]?.message ?? 'bad vin6');
+      const rows = byPlate.all(p.data, v.data.toUpperCase());
+      if (rows.length === 0) return fail('FINE_NOT_FOUND');
+      const at = unixSeconds(clock);
+      return ok(rows.map((r) => view(fineFromRow(r), at)));
+    },
+    get: (no) => {
+      const row = byNo.get(no);
+      return row ? fineFromRow(row) : undefined;
+    },
+    count: () => countStmt.get()!.n,
+    view,
+    checkDecisionNo,
+  };
+}
+
+const INT_RE = /^-?[0-9]+$/;
+
+/** CSV text with a header row of the fine field names → plain objects (numbers as integers). */
+export function csvToRows(
+  text: string,
+): Result<{ rows: Record<string, unknown>[]; lines: number[]; problems: (string | undefined)[] }> {
+  const parsed = parseCsv(text);
+  if (!parsed.ok) return fail('BAD_FILE', `CSV line ${parsed.line}: ${parsed.reason}`, { line: parsed.line });
+  const [head, ...body] = parsed.rows;
+  if (!head) return fail('BAD_FILE', 'the CSV file is empty');
+  const header = head.fields.map((h) => h.trim());
+  const known = new Set<string>(FINE_FIELDS);
+  const unknown = header.filter((h) => !known.has(h));
+  if (unknown.length) return fail('BAD_FILE', `unknown column(s) in the header: ${unknown.join(', ')}`);
+  const dup = header.find((h, i) => header.indexOf(h) !== i);
+  if (dup) return fail('BAD_FILE', `column ${dup} appears twice in the header`);
+  const missing = FINE_FIELDS.filter((f) => f !== 'descriptionEn' && !header.includes(f));
+  if (missing.length) return fail('BAD_FILE', `missing column(s) in the header: ${missing.join(', ')}`);
+  const rows: Record<string, unknown>[] = [];
+  const lines: number[] = [];
+  const problems: (string | undefined)[] = [];
+  for (const r of body) {
+    const o: Record<string, unknown> = {};
+    problems.push(
+      r.fields.length !== header.length
+        ? `has ${r.fields.length} fields, the header has ${header.length}`
+        : undefined,
+    );
+    header.forEach((h, i) => {
+      const v = r.fields[i];
+      if (v === undefined) return;
+      if (h === 'fineFen' || h === 'points') o[h] = INT_RE.test(v.trim()) ? Number(v.trim()) : v;
+      else if (h === 'descriptionEn' && v === '') return;
+      else o[h] = v;
+    });
+    rows.push(o);
+    lines.push(r.line);
+  }
+  return ok({ rows, lines, problems });
+}
