@@ -5,6 +5,7 @@ async function loadCommands(): Promise<Command[]> {
   const areas = await Promise.all([
     // Areas register here, e.g. import('./cli/kiosk.ts'),
     import('./cli/kiosk.ts'),
+    import('./cli/officer.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
 }
