@@ -1,6 +1,8 @@
 // Migration 004: staff with scrypt PIN hashes, their console sessions, the login guard (lockout after
 // repeated failures) and closed shifts with their stored reports.
-export const migration004 = {
+import type { Migration } from '../migrate.ts';
+
+export const m004Staff: Migration = {
   id: 4,
   name: 'staff',
   sql: `

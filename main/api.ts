@@ -1,0 +1,467 @@
+// The typed API the renderer calls over the loopback server (POST /api/<method>). Each method takes one
+// object, checked here with zod, and answers a Result. The renderer imports only `type Api`.
+//
+// The API sits on small ports (kiosk, printer, sync, staff) so it is tested without hardware and wired to
+// the real services in main/ui/backend.ts.
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import type { Fine } from '../protocol/fines.ts';
+import { maskPlate } from '../protocol/fines.ts';
+import { fail, ok, type Result } from '../protocol/result.ts';
+import { unixSeconds, type Clock } from '../protocol/time.ts';
+import { tokenFromBillUrl } from '../protocol/tokens.ts';
+import type { StaffService } from './staff/staff.ts';
+import type { ShiftReport, ShiftService } from './shift/shift.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// Ports
+
+export interface FineViewLike extends Fine {
+  lateFeeFenToday: number;
+  totalFenToday: number;
+}
+
+export type BillStatus = 'live' | 'paid' | 'voided' | 'expired';
+
+export interface BillViewLike {
+  billNo: string;
+  decisionNo: string;
+  fineFen: number;
+  lateFeeFen: number;
+  amountFen: number;
+  issuedAt: number;
+  expiresAt: number;
+  token: string;
+  url: string;
+  deviceId: string;
+  status: BillStatus;
+  fine: Fine;
+  payment?: { channel: string; txnId: string; paidAt: number; amountFen: number };
+}
+
+export interface KioskPort {
+  deviceId(): string;
+  findByDecisionNo(decisionNo: string): Result<FineViewLike>;
+  findByPlate(plate: string, vin6: string): Result<FineViewLike[]>;
+  issueBill(decisionNo: string): Result<BillViewLike>;
+  getBill(billNo: string): Result<BillViewLike>;
+  voidBill(billNo: string): Result<BillViewLike>;
+  confirm(token: string): Result<{ billNo: string }>;
+  billsSince(unix: number): BillViewLike[];
+  paymentsSince(unix: number): { billNo: string; channel: string; amountFen: number; paidAt: number }[];
+  enrollment(): { enrolled: boolean; hubBase?: string };
+}
+
+export type PrinterState =
+  | 'ok'
+  | 'near-end'
+  | 'offline'
+  | 'cover-open'
+  | 'paper-end'
+  | 'cutter-error'
+  | 'unreachable'
+  | 'timeout'
+  | 'none';
+
+export type PrintDoc =
+  | { kind: 'bill'; bill: BillViewLike }
+  | { kind: 'receipt'; bill: BillViewLike }
+  | { kind: 'test' }
+  | { kind: 'shift'; report: ShiftReport };
+
+export interface PrinterPort {
+  status(): Promise<PrinterState>;
+  print(doc: PrintDoc): Promise<Result<{ jobId: string }>>;
+  /** Where the printer is, for the staff console (e.g. tcp://127.0.0.1:9100). */
+  describe(): string;
+}
+
+export interface SyncStatusView {
+  online: boolean;
+  queued: number;
+  lastSuccessAt?: number;
+  lastError?: string;
+  clockOffsetMs?: number;
+  rejected?: number;
+}
+
+export interface SyncPort {
+  status(): SyncStatusView;
+  now?(): void;
+}
+
+export interface ApiConfig {
+  /** Seconds of no touch before the citizen screen returns to start. */
+  idleSeconds: number;
+  /** Seconds of warning shown before that. */
+  idleWarnSeconds: number;
+  /** How often the screen asks whether its bill is paid (ms). */
+  pollMs: number;
+  /** Largest gap between two keys of one barcode scan (ms). */
+  scanGapMs: number;
+}
+
+export interface ApiDeps {
+  clock: Clock;
+  kiosk: KioskPort;
+  printer: PrinterPort;
+  sync: SyncPort;
+  staff: StaffService;
+  shifts: ShiftService;
+  config?: Partial<ApiConfig>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the screen sees: no full plate, no vehicle id.
+
+export interface FineDto {
+  decisionNo: string;
+  plateMasked: string;
+  violation: string;
+  violationEn?: string;
+  place: string;
+  occurredAt: number;
+  fineFen: number;
+  points: number;
+  lateFeeFen: number;
+  totalFen: number;
+  status: Fine['status'];
+}
+
+export interface BillDto {
+  billNo: string;
+  decisionNo: string;
+  fineFen: number;
+  lateFeeFen: number;
+  amountFen: number;
+  issuedAt: number;
+  expiresAt: number;
+  url: string;
+  qrDataUrl: string;
+  status: BillStatus;
+  fine: FineDto;
+  payment?: { channel: string; txnId: string; paidAt: number; amountFen: number };
+}
+
+export interface StatusDto {
+  online: boolean;
+  printer: PrinterState;
+  queued: number;
+  deviceId: string;
+  now: number;
+  config: ApiConfig;
+}
+
+function fineDto(f: Fine & Partial<Pick<FineViewLike, 'lateFeeFenToday' | 'totalFenToday'>>): FineDto {
+  const dto: FineDto = {
+    decisionNo: f.decisionNo,
+    plateMasked: maskPlate(f.plate),
+    violation: f.description,
+    place: f.place,
+    occurredAt: Math.floor(Date.parse(f.occurredAt) / 1000),
+    fineFen: f.fineFen,
+    points: f.points,
+    lateFeeFen: f.lateFeeFenToday ?? 0,
+    totalFen: f.totalFenToday ?? f.fineFen,
+    status: f.status,
+  };
+  if (f.descriptionEn) dto.violationEn = f.descriptionEn;
+  return dto;
+}
+
+async function billDto(b: BillViewLike): Promise<BillDto> {
+  const qrDataUrl = await QRCode.toDataURL(b.url, { errorCorrectionLevel: 'M', margin: 2, scale: 8 });
+  const dto: BillDto = {
+    billNo: b.billNo,
+    decisionNo: b.decisionNo,
+    fineFen: b.fineFen,
+    lateFeeFen: b.lateFeeFen,
+    amountFen: b.amountFen,
+    issuedAt: b.issuedAt,
+    expiresAt: b.expiresAt,
+    url: b.url,
+    qrDataUrl,
+    status: b.status,
+    fine: { ...fineDto(b.fine), lateFeeFen: b.lateFeeFen, totalFen: b.amountFen },
+  };
+  if (b.payment) dto.payment = b.payment;
+  return dto;
+}
+
+function printerFailure(state: PrinterState): Result<never> | undefined {
+  switch (state) {
+    case 'ok':
+    case 'near-end':
+      return undefined;
+    case 'offline':
+      return fail('PRINTER_OFFLINE');
+    case 'cover-open':
+      return fail('PRINTER_COVER_OPEN');
+    case 'paper-end':
+      return fail('PRINTER_PAPER_END');
+    case 'cutter-error':
+      return fail('PRINTER_CUTTER_ERROR');
+    case 'timeout':
+      return fail('PRINTER_TIMEOUT');
+    default:
+      return fail('PRINTER_UNREACHABLE');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Input schemas
+
+const decisionNo = z.string().regex(/^[0-9A-Za-z]{1,32}$/);
+const billNo = z.string().regex(/^[A-Z0-9-]{1,32}$/);
+const session = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+const empty = z.object({}).strict();
+const schemas = {
+  status: empty,
+  findByDecisionNo: z.object({ decisionNo }).strict(),
+  findByScan: z.object({ code: z.string().min(1).max(512) }).strict(),
+  findByPlate: z
+    .object({
+      plate: z.string().min(2).max(16),
+      vin6: z.string().regex(/^[0-9A-Za-z]{6}$/),
+    })
+    .strict(),
+  issueBill: z.object({ decisionNo }).strict(),
+  printBill: z.object({ billNo }).strict(),
+  billStatus: z.object({ billNo }).strict(),
+  confirmPayment: z.object({ token: z.string().min(1).max(512), billNo: billNo.optional() }).strict(),
+  printReceipt: z.object({ billNo }).strict(),
+  staffLogin: z.object({ pin: z.string().regex(/^[0-9]{4,12}$/) }).strict(),
+  staffLogout: z.object({ session }).strict(),
+  staffToday: z.object({ session }).strict(),
+  staffIssue: z.object({ session, decisionNo }).strict(),
+  staffReprint: z.object({ session, billNo }).strict(),
+  staffVoid: z.object({ session, billNo }).strict(),
+  staffConfirm: z.object({ session, token: z.string().min(1).max(512) }).strict(),
+  staffShiftReport: z.object({ session }).strict(),
+  staffPrinter: z.object({ session }).strict(),
+  staffTestPage: z.object({ session }).strict(),
+  staffSync: z.object({ session }).strict(),
+  staffDevice: z.object({ session }).strict(),
+} as const;
+
+export type ApiMethod = keyof typeof schemas;
+export const apiMethods = Object.keys(schemas) as ApiMethod[];
+
+export interface TodayDto {
+  bills: { billNo: string; decisionNo: string; amountFen: number; issuedAt: number; status: BillStatus }[];
+  payments: { billNo: string; channel: string; amountFen: number; paidAt: number }[];
+}
+
+export const DEFAULT_CONFIG: ApiConfig = {
+  idleSeconds: 60,
+  idleWarnSeconds: 15,
+  pollMs: 1000,
+  scanGapMs: 30,
+};
+
+/** Builds the API's handlers. Inputs arrive unchecked (`unknown`) and are parsed before use. */
+export function createApi(deps: ApiDeps) {
+  const config: ApiConfig = { ...DEFAULT_CONFIG, ...deps.config };
+  const { kiosk, printer, sync, staff, shifts, clock } = deps;
+
+  async function printDoc(doc: PrintDoc): Promise<Result<{ printed: true }>> {
+    const before = printerFailure(await printer.status());
+    if (before) return before;
+    const r = await printer.print(doc);
+    return r.ok ? ok({ printed: true }) : r;
+  }
+
+  async function withStaff<T>(s: string, fn: (staffId: string) => Promise<Result<T>>): Promise<Result<T>> {
+    const who = staff.checkSession(s);
+    if (!who.ok) return who;
+    return fn(who.value.staffId);
+  }
+
+  async function issueAndDto(dn: string): Promise<Result<BillDto>> {
+    const b = kiosk.issueBill(dn);
+    if (!b.ok) return b;
+    return ok(await billDto(b.value));
+  }
+
+  async function printBill(no: string): Promise<Result<{ printed: true }>> {
+    const b = kiosk.getBill(no);
+    if (!b.ok) return b;
+    if (b.value.status === 'paid') return fail('BILL_PAID');
+    if (b.value.status === 'voided') return fail('BILL_VOIDED');
+    if (b.value.status === 'expired' || b.value.expiresAt <= unixSeconds(clock)) return fail('BILL_EXPIRED');
+    return printDoc({ kind: 'bill', bill: b.value });
+  }
+
+  async function confirmPayment(raw: string, forBill?: string): Promise<Result<BillDto>> {
+    const token = raw.trim();
+    if (forBill && token.startsWith('c1.') && token.split('.')[1] !== forBill) return fail('WRONG_BILL');
+    const r = kiosk.confirm(token);
+    if (!r.ok) return r;
+    const b = kiosk.getBill(r.value.billNo);
+    return b.ok ? ok(await billDto(b.value)) : b;
+  }
+
+  async function printReceipt(no: string): Promise<Result<{ printed: true }>> {
+    const b = kiosk.getBill(no);
+    if (!b.ok) return b;
+    if (b.value.status !== 'paid') return fail('NOT_PAID_YET');
+    return printDoc({ kind: 'receipt', bill: b.value });
+  }
+
+  function today(): TodayDto {
+    // The Shanghai calendar day: start at 00:00 +08:00.
+    const now = unixSeconds(clock);
+    const start = now - ((now + 8 * 3600) % 86_400);
+    const bills = kiosk.billsSince(start);
+    return {
+      bills: bills.map((b) => ({
+        billNo: b.billNo,
+        decisionNo: b.decisionNo,
+        amountFen: b.amountFen,
+        issuedAt: b.issuedAt,
+        status: b.status,
+      })),
+      payments: kiosk.paymentsSince(start).map((p) => ({
+        billNo: p.billNo,
+        channel: p.channel,
+        amountFen: p.amountFen,
+        paidAt: p.paidAt,
+      })),
+    };
+  }
+
+  const handlers = {
+    async status(_: z.infer<typeof schemas.status>): Promise<Result<StatusDto>> {
+      const s = sync.status();
+      return ok({
+        online: s.online,
+        printer: await printer.status(),
+        queued: s.queued,
+        deviceId: kiosk.deviceId(),
+        now: unixSeconds(clock),
+        config,
+      });
+    },
+    async findByDecisionNo(i: z.infer<typeof schemas.findByDecisionNo>): Promise<Result<FineDto>> {
+      const f = kiosk.findByDecisionNo(i.decisionNo);
+      return f.ok ? ok(fineDto(f.value)) : f;
+    },
+    async findByScan(i: z.infer<typeof schemas.findByScan>): Promise<Result<FineDto>> {
+      // A notice carries the decision number, alone or at the end of a URL; a bill's QR names it too.
+      const code = i.code.trim();
+      const billToken = tokenFromBillUrl(code);
+      const dn = billToken ? billToken.split('.')[2] : /([0-9A-Za-z]{1,32})\s*$/.exec(code)?.[1];
+      if (!dn || !decisionNo.safeParse(dn).success) return fail('MALFORMED', 'not a decision notice code');
+      const f = kiosk.findByDecisionNo(dn);
+      return f.ok ? ok(fineDto(f.value)) : f;
+    },
+    async findByPlate(i: z.infer<typeof schemas.findByPlate>): Promise<Result<FineDto[]>> {
+      const r = kiosk.findByPlate(i.plate.toUpperCase(), i.vin6.toUpperCase());
+      if (!r.ok) return r;
+      if (r.value.length === 0) return fail('FINE_NOT_FOUND');
+      return ok(r.value.map(fineDto));
+    },
+    async issueBill(i: z.infer<typeof schemas.issueBill>): Promise<Result<BillDto>> {
+      return issueAndDto(i.decisionNo);
+    },
+    async printBill(i: z.infer<typeof schemas.printBill>): Promise<Result<{ printed: true }>> {
+      return printBill(i.billNo);
+    },
+    async billStatus(i: z.infer<typeof schemas.billStatus>): Promise<Result<BillDto>> {
+      const b = kiosk.getBill(i.billNo);
+      return b.ok ? ok(await billDto(b.value)) : b;
+    },
+    async confirmPayment(i: z.infer<typeof schemas.confirmPayment>): Promise<Result<BillDto>> {
+      return confirmPayment(i.token, i.billNo);
+    },
+    async printReceipt(i: z.infer<typeof schemas.printReceipt>): Promise<Result<{ printed: true }>> {
+      return printReceipt(i.billNo);
+    },
+    async staffLogin(i: z.infer<typeof schemas.staffLogin>) {
+      return staff.login(i.pin);
+    },
+    async staffLogout(i: z.infer<typeof schemas.staffLogout>): Promise<Result<{ loggedOut: true }>> {
+      staff.logout(i.session);
+      return ok({ loggedOut: true });
+    },
+    async staffToday(i: z.infer<typeof schemas.staffToday>): Promise<Result<TodayDto>> {
+      return withStaff(i.session, async () => ok(today()));
+    },
+    async staffIssue(i: z.infer<typeof schemas.staffIssue>) {
+      return withStaff(i.session, async () => {
+        const b = await issueAndDto(i.decisionNo);
+        if (!b.ok) return b;
+        const p = await printBill(b.value.billNo);
+        return ok({ bill: b.value, printError: p.ok ? undefined : p.error });
+      });
+    },
+    async staffReprint(i: z.infer<typeof schemas.staffReprint>) {
+      return withStaff(i.session, async () => printBill(i.billNo));
+    },
+    async staffVoid(i: z.infer<typeof schemas.staffVoid>): Promise<Result<BillDto>> {
+      return withStaff(i.session, async () => {
+        const b = kiosk.voidBill(i.billNo);
+        return b.ok ? ok(await billDto(b.value)) : b;
+      });
+    },
+    async staffConfirm(i: z.infer<typeof schemas.staffConfirm>) {
+      return withStaff(i.session, async () => {
+        const b = await confirmPayment(i.token);
+        if (!b.ok) return b;
+        const p = await printReceipt(b.value.billNo);
+        return ok({ bill: b.value, printError: p.ok ? undefined : p.error });
+      });
+    },
+    async staffShiftReport(i: z.infer<typeof schemas.staffShiftReport>) {
+      return withStaff(i.session, async (staffId) => {
+        const report = shifts.close(staffId);
+        if (!report.ok) return report;
+        const p = await printDoc({ kind: 'shift', report: report.value });
+        return ok({ report: report.value, printError: p.ok ? undefined : p.error });
+      });
+    },
+    async staffPrinter(i: z.infer<typeof schemas.staffPrinter>) {
+      return withStaff(i.session, async () =>
+        ok({ state: await printer.status(), address: printer.describe() }),
+      );
+    },
+    async staffTestPage(i: z.infer<typeof schemas.staffTestPage>) {
+      return withStaff(i.session, async () => printDoc({ kind: 'test' }));
+    },
+    async staffSync(i: z.infer<typeof schemas.staffSync>): Promise<Result<SyncStatusView>> {
+      return withStaff(i.session, async () => {
+        sync.now?.();
+        return ok(sync.status());
+      });
+    },
+    async staffDevice(i: z.infer<typeof schemas.staffDevice>) {
+      return withStaff(i.session, async () => ok({ deviceId: kiosk.deviceId(), ...kiosk.enrollment() }));
+    },
+  } satisfies { [K in ApiMethod]: (input: z.infer<(typeof schemas)[K]>) => Promise<Result<unknown>> };
+
+  type Handlers = typeof handlers;
+
+  /** Checks the input with the method's schema, then runs it. */
+  async function call(method: string, input: unknown): Promise<Result<unknown>> {
+    if (!Object.hasOwn(schemas, method)) {
+      return fail('NOT_FOUND', `no API method ${method}`, { unknownMethod: true });
+    }
+    const m = method as ApiMethod;
+    const parsed = schemas[m].safeParse(input);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((x) => `${x.path.join('.') || 'input'}: ${x.message}`);
+      return fail('MALFORMED', issues.join('; '), { issues });
+    }
+    const h = handlers[m] as (i: unknown) => Promise<Result<unknown>>;
+    return h(parsed.data);
+  }
+
+  return { handlers: handlers as Handlers, call, config };
+}
+
+type Handlers = ReturnType<typeof createApi>['handlers'];
+
+/** The API as the renderer sees it: one input object per method, a Result back. */
+export type Api = {
+  [K in ApiMethod]: (input: z.input<(typeof schemas)[K]>) => ReturnType<Handlers[K]>;
+};

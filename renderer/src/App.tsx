@@ -1,0 +1,621 @@
+// The kiosk screen: a small state machine of citizen screens, the staff console, the status bar that is
+// always visible, the barcode-scanner listener and the idle timer.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { BillDto, FineDto, StatusDto } from '../../main/api.ts';
+import type { Failure } from '../../protocol/result.ts';
+import { api } from './api.ts';
+import { FailureText, FineDetails, Keypad, isZh, money, when } from './components.tsx';
+import { createIdleTimer, type IdleState } from './idle.ts';
+import { StaffConsole, StaffLogin, type StaffSession } from './staff.tsx';
+import { createWedgeDetector } from './wedge.ts';
+
+export type Screen =
+  | { name: 'start' }
+  | { name: 'keypad' }
+  | { name: 'plate' }
+  | { name: 'fine'; fine: FineDto }
+  | { name: 'fines'; fines: FineDto[] }
+  | { name: 'busy' }
+  | { name: 'bill'; bill: BillDto; printed: boolean }
+  | { name: 'paid'; bill: BillDto; receiptPrinted: boolean }
+  | { name: 'error'; error: Failure; bill?: BillDto; back?: Screen }
+  | { name: 'staffLogin' }
+  | { name: 'staff'; session: StaffSession };
+
+const PRINTER_CODES = new Set([
+  'PRINTER_PAPER_END',
+  'PRINTER_OFFLINE',
+  'PRINTER_COVER_OPEN',
+  'PRINTER_UNREACHABLE',
+  'PRINTER_TIMEOUT',
+  'PRINTER_CUTTER_ERROR',
+  'PRINT_FAILED',
+]);
+
+const perfClock = { now: () => performance.now() };
+
+function StatusBar({ status }: { status: StatusDto | undefined }) {
+  const { t } = useTranslation();
+  if (!status) return <header className="statusbar" aria-label="status" />;
+  return (
+    <header className="statusbar">
+      <span className={status.online ? 'pill ok' : 'pill warn'} data-testid="status-online">
+        {status.online ? t('status.online') : t('status.offline')}
+      </span>
+      <span
+        className={status.printer === 'ok' ? 'pill ok' : 'pill warn'}
+        data-testid="status-printer"
+        data-state={status.printer}
+      >
+        {t('status.printer')}: {t(`status.printerState.${status.printer}`)}
+      </span>
+      <span className="pill" data-testid="status-queued">
+        {t('status.queued', { n: status.queued })}
+      </span>
+    </header>
+  );
+}
+
+function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <div className="lang" role="group" aria-label={t('lang.choose')}>
+      {(['zh-CN', 'en'] as const).map((l) => (
+        <button
+          key={l}
+          type="button"
+          lang={l}
+          className={i18n.language === l ? 'btn lang-btn active' : 'btn lang-btn'}
+          aria-pressed={i18n.language === l}
+          onClick={() => void i18n.changeLanguage(l)}
+        >
+          {l === 'zh-CN' ? t('lang.zh') : t('lang.en')}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Countdown({ expiresAt, offsetMs }: { expiresAt: number; offsetMs: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  const left = Math.max(0, Math.floor(expiresAt - (now + offsetMs) / 1000));
+  const h = Math.floor(left / 3600);
+  const m = String(Math.floor((left % 3600) / 60)).padStart(2, '0');
+  const s = String(left % 60).padStart(2, '0');
+  return <span data-testid="time-left">{`${h}:${m}:${s}`}</span>;
+}
+
+const PROVINCES = [...'京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼'];
+const ALNUM = [...'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'];
+
+function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(): void }) {
+  const { t } = useTranslation();
+  const [plate, setPlate] = useState('');
+  const [vin6, setVin6] = useState('');
+  const [field, setField] = useState<'plate' | 'vin6'>('plate');
+  const value = field === 'plate' ? plate : vin6;
+  const set = field === 'plate' ? setPlate : setVin6;
+  const max = field === 'plate' ? 8 : 6;
+  const keys = field === 'plate' && plate === '' ? PROVINCES : ALNUM;
+  return (
+    <main className="screen">
+      <h1>{t('plate.title')}</h1>
+      <div className="fields">
+        <button
+          type="button"
+          className={field === 'plate' ? 'field active' : 'field'}
+          aria-pressed={field === 'plate'}
+          onClick={() => setField('plate')}
+          data-testid="plate-field"
+        >
+          <span className="field-label">{t('plate.plate')}</span>
+          <span className="field-value">{plate || '\u00a0'}</span>
+        </button>
+        <button
+          type="button"
+          className={field === 'vin6' ? 'field active' : 'field'}
+          aria-pressed={field === 'vin6'}
+          onClick={() => setField('vin6')}
+          data-testid="vin6-field"
+        >
+          <span className="field-label">{t('plate.vin6')}</span>
+          <span className="field-value">{vin6 || '\u00a0'}</span>
+        </button>
+      </div>
+      {keys === PROVINCES && <p className="hint">{t('plate.province')}</p>}
+      <div
+        className={keys === PROVINCES ? 'keyboard provinces' : 'keyboard'}
+        role="group"
+        aria-label={t(`plate.${field}`)}
+      >
+        {keys.map((k) => (
+          <button
+            key={k}
+            type="button"
+            className="key small"
+            onClick={() => value.length < max && set(value + k)}
+            lang={keys === PROVINCES ? 'zh-CN' : undefined}
+          >
+            {k}
+          </button>
+        ))}
+        <button type="button" className="key small key-aux" onClick={() => set(value.slice(0, -1))}>
+          {t('keypad.backspace')}
+        </button>
+      </div>
+      <div className="actions">
+        <button type="button" className="btn" onClick={props.onBack}>
+          {t('error.back')}
+        </button>
+        {field === 'plate' ? (
+          <button
+            type="button"
+            className="btn primary"
+            disabled={plate.length < 3}
+            onClick={() => setField('vin6')}
+          >
+            {t('plate.next')}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="btn primary"
+            disabled={plate.length < 3 || vin6.length !== 6}
+            onClick={() => props.onFind(plate, vin6)}
+          >
+            {t('plate.search')}
+          </button>
+        )}
+      </div>
+    </main>
+  );
+}
+
+export function App() {
+  const { t, i18n } = useTranslation();
+  const [screen, setScreenState] = useState<Screen>({ name: 'start' });
+  const [status, setStatus] = useState<StatusDto>();
+  const [offsetMs, setOffsetMs] = useState(0);
+  const [idle, setIdle] = useState<IdleState>({ state: 'active' });
+  const [decision, setDecision] = useState('');
+  const screenRef = useRef(screen);
+  const setScreen = useCallback((s: Screen) => {
+    screenRef.current = s;
+    setScreenState(s);
+  }, []);
+
+  // Status: polled for the bar, and it carries the idle and poll settings.
+  useEffect(() => {
+    let stop = false;
+    const load = async () => {
+      const r = await api.status({});
+      if (!stop && r.ok) {
+        setStatus(r.value);
+        setOffsetMs(r.value.now * 1000 - Date.now());
+      }
+    };
+    void load();
+    const id = setInterval(() => void load(), 2000);
+    return () => {
+      stop = true;
+      clearInterval(id);
+    };
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = i18n.language;
+    document.title = t('appTitle');
+  }, [i18n.language, t]);
+
+  const reset = useCallback(() => {
+    const s = screenRef.current;
+    if (s.name === 'staff') void api.staffLogout({ session: s.session.session });
+    setDecision('');
+    setScreen({ name: 'start' });
+    void i18n.changeLanguage('zh-CN');
+  }, [i18n, setScreen]);
+
+  const showError = useCallback(
+    (error: Failure, extra: { bill?: BillDto; back?: Screen } = {}) =>
+      setScreen({ name: 'error', error, ...extra }),
+    [setScreen],
+  );
+
+  const onFine = useCallback(
+    (r: Awaited<ReturnType<typeof api.findByDecisionNo>>) => {
+      if (!r.ok) return showError(r.error, { back: screenRef.current });
+      if (r.value.status !== 'unpaid') {
+        return showError({
+          code: 'FINE_NOT_PAYABLE',
+          message: 'The fine cannot be paid (already paid or cancelled)',
+          messageZh: '该罚款不可缴纳（已缴纳或已撤销）',
+        });
+      }
+      setScreen({ name: 'fine', fine: r.value });
+    },
+    [setScreen, showError],
+  );
+
+  const paid = useCallback(
+    async (bill: BillDto) => {
+      const r = await api.printReceipt({ billNo: bill.billNo });
+      setScreen({ name: 'paid', bill, receiptPrinted: r.ok });
+    },
+    [setScreen],
+  );
+
+  const printBill = useCallback(
+    async (bill: BillDto) => {
+      const p = await api.printBill({ billNo: bill.billNo });
+      if (!p.ok) return showError(p.error, { bill });
+      setScreen({ name: 'bill', bill, printed: true });
+    },
+    [setScreen, showError],
+  );
+
+  const issue = useCallback(
+    async (fine: FineDto) => {
+      setScreen({ name: 'busy' });
+      const b = await api.issueBill({ decisionNo: fine.decisionNo });
+      if (!b.ok) return showError(b.error);
+      await printBill(b.value);
+    },
+    [printBill, setScreen, showError],
+  );
+
+  const onScan = useCallback(
+    async (code: string) => {
+      const s = screenRef.current;
+      if (s.name === 'start' || s.name === 'keypad' || s.name === 'plate') {
+        onFine(await api.findByScan({ code }));
+      } else if (s.name === 'bill' || (s.name === 'error' && s.bill && s.bill.status === 'live')) {
+        const bill = s.name === 'bill' ? s.bill : s.bill!;
+        const r = await api.confirmPayment({ token: code, billNo: bill.billNo });
+        if (!r.ok)
+          return showError(r.error, {
+            back: { name: 'bill', bill, printed: s.name === 'bill' && s.printed },
+          });
+        await paid(r.value);
+      }
+    },
+    [onFine, paid, showError],
+  );
+
+  // Scanner: a fast burst of keys ending in Enter anywhere outside a text field.
+  useEffect(() => {
+    const wedge = createWedgeDetector({
+      clock: perfClock,
+      maxGapMs: status?.config.scanGapMs ?? 30,
+      onScan: (code) => void onScan(code),
+    });
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) return;
+      if (wedge.key(e.key)) e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [onScan, status?.config.scanGapMs]);
+
+  // Idle: any touch or key is activity; past the limit the session is forgotten.
+  const idleSeconds = status?.config.idleSeconds ?? 60;
+  const warnSeconds = status?.config.idleWarnSeconds ?? 15;
+  useEffect(() => {
+    const timer = createIdleTimer({
+      clock: perfClock,
+      timeoutMs: idleSeconds * 1000,
+      warnMs: warnSeconds * 1000,
+    });
+    const act = () => timer.activity();
+    window.addEventListener('pointerdown', act, true);
+    window.addEventListener('keydown', act, true);
+    const id = setInterval(() => {
+      if (screenRef.current.name === 'start' && i18n.language === 'zh-CN') {
+        timer.activity();
+        setIdle({ state: 'active' });
+        return;
+      }
+      const st = timer.tick();
+      if (st.state === 'idle') {
+        timer.activity();
+        setIdle({ state: 'active' });
+        reset();
+      } else setIdle(st);
+    }, 250);
+    return () => {
+      clearInterval(id);
+      window.removeEventListener('pointerdown', act, true);
+      window.removeEventListener('keydown', act, true);
+    };
+  }, [idleSeconds, warnSeconds, reset, i18n]);
+
+  // Waiting for payment: when online the hub tells the kiosk by itself; the screen asks now and then.
+  useEffect(() => {
+    if (screen.name !== 'bill') return;
+    const bill = screen.bill;
+    const id = setInterval(async () => {
+      const r = await api.billStatus({ billNo: bill.billNo });
+      if (!r.ok || screenRef.current.name !== 'bill') return;
+      if (r.value.status === 'paid') {
+        clearInterval(id);
+        await paid(r.value);
+      } else if (r.value.status === 'expired' || r.value.status === 'voided') {
+        clearInterval(id);
+        showError({
+          code: r.value.status === 'expired' ? 'BILL_EXPIRED' : 'BILL_VOIDED',
+          message:
+            r.value.status === 'expired'
+              ? 'The bill has expired (valid for 4 hours)'
+              : 'The bill has been voided',
+          messageZh: r.value.status === 'expired' ? '缴款单已过期（有效期4小时）' : '缴款单已作废',
+        });
+      }
+    }, status?.config.pollMs ?? 1000);
+    return () => clearInterval(id);
+  }, [screen, paid, showError, status?.config.pollMs]);
+
+  let body: React.ReactNode;
+  switch (screen.name) {
+    case 'start':
+      body = (
+        <main className="screen start">
+          <h1>{t('appTitle')}</h1>
+          <p className="subtitle" lang={isZh(i18n.language) ? 'en' : 'zh-CN'}>
+            {t('appSubtitle')}
+          </p>
+          <LanguageSwitch />
+          <h2>{t('start.title')}</h2>
+          <div className="choices">
+            <button type="button" className="btn big primary" onClick={() => setScreen({ name: 'keypad' })}>
+              {t('start.byNumber')}
+            </button>
+            <button type="button" className="btn big primary" onClick={() => setScreen({ name: 'plate' })}>
+              {t('start.byPlate')}
+            </button>
+          </div>
+          <p className="hint scan-hint">{t('start.scanHint')}</p>
+          <button type="button" className="btn staff-link" onClick={() => setScreen({ name: 'staffLogin' })}>
+            {t('start.staff')}
+          </button>
+        </main>
+      );
+      break;
+    case 'keypad':
+      body = (
+        <main className="screen">
+          <h1>{t('keypad.title')}</h1>
+          <p className="hint">{t('keypad.hint')}</p>
+          <Keypad value={decision} onChange={setDecision} maxLength={20} label={t('keypad.title')} />
+          <div className="actions">
+            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
+              {t('error.back')}
+            </button>
+            <button
+              type="button"
+              className="btn primary"
+              disabled={decision.length === 0}
+              onClick={async () => onFine(await api.findByDecisionNo({ decisionNo: decision }))}
+            >
+              {t('keypad.search')}
+            </button>
+          </div>
+        </main>
+      );
+      break;
+    case 'plate':
+      body = (
+        <PlateScreen
+          onBack={() => setScreen({ name: 'start' })}
+          onFind={async (plate, vin6) => {
+            const r = await api.findByPlate({ plate, vin6 });
+            if (!r.ok) return showError(r.error, { back: { name: 'plate' } });
+            const unpaid = r.value.filter((f) => f.status === 'unpaid');
+            if (r.value.length === 1) onFine({ ok: true, value: r.value[0]! });
+            else setScreen({ name: 'fines', fines: unpaid.length ? unpaid : r.value });
+          }}
+        />
+      );
+      break;
+    case 'fines':
+      body = (
+        <main className="screen">
+          <h1>{t('fine.listTitle', { n: screen.fines.length })}</h1>
+          <ul className="fine-list">
+            {screen.fines.map((f) => (
+              <li key={f.decisionNo}>
+                <button
+                  type="button"
+                  className="btn fine-item"
+                  onClick={() => onFine({ ok: true, value: f })}
+                >
+                  <span>{when(f.occurredAt)}</span>
+                  <span>{!isZh(i18n.language) && f.violationEn ? f.violationEn : f.violation}</span>
+                  <strong>{money(f.totalFen)}</strong>
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div className="actions">
+            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
+              {t('error.toStart')}
+            </button>
+          </div>
+        </main>
+      );
+      break;
+    case 'fine':
+      body = (
+        <main className="screen">
+          <h1>{t('fine.title')}</h1>
+          <FineDetails fine={screen.fine} />
+          <div className="actions">
+            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
+              {t('error.back')}
+            </button>
+            <button type="button" className="btn primary" onClick={() => void issue(screen.fine)}>
+              {t('fine.confirm')}
+            </button>
+          </div>
+        </main>
+      );
+      break;
+    case 'busy':
+      body = (
+        <main className="screen" aria-busy="true">
+          <h1>{t('bill.issuing')}</h1>
+        </main>
+      );
+      break;
+    case 'bill':
+      body = (
+        <main className="screen bill" data-testid="bill-screen" data-bill={screen.bill.billNo}>
+          <h1>{t('bill.title')}</h1>
+          {screen.printed && (
+            <p className="notice ok" role="status">
+              {t('bill.printed')}
+            </p>
+          )}
+          <div className="bill-grid">
+            <figure className="qr">
+              <img src={screen.bill.qrDataUrl} alt={t('bill.scanWith')} data-testid="bill-qr" />
+              <figcaption>{t('bill.scanWith')}</figcaption>
+            </figure>
+            <dl className="details">
+              <dt>{t('bill.amount')}</dt>
+              <dd className="total" data-testid="bill-amount">
+                {money(screen.bill.amountFen)}
+              </dd>
+              <dt>{t('bill.billNo')}</dt>
+              <dd>{screen.bill.billNo}</dd>
+              <dt>{t('bill.timeLeft')}</dt>
+              <dd>
+                <Countdown expiresAt={screen.bill.expiresAt} offsetMs={offsetMs} />
+              </dd>
+            </dl>
+          </div>
+          <p className="hint" role="status">
+            {t('bill.waiting')}
+          </p>
+          <p className="hint strong">{t('bill.offlineHint')}</p>
+          <div className="actions">
+            <button type="button" className="btn" onClick={reset}>
+              {t('error.toStart')}
+            </button>
+          </div>
+        </main>
+      );
+      break;
+    case 'paid':
+      body = (
+        <main className="screen paid" data-testid="paid-screen">
+          <h1>{t('paid.title')}</h1>
+          <p className={screen.receiptPrinted ? 'notice ok' : 'notice warn'} role="status">
+            {screen.receiptPrinted ? t('paid.receipt') : t('paid.receiptFailed')}
+          </p>
+          <dl className="details">
+            <dt>{t('bill.billNo')}</dt>
+            <dd>{screen.bill.billNo}</dd>
+            <dt>{t('bill.amount')}</dt>
+            <dd className="total">{money(screen.bill.amountFen)}</dd>
+            {screen.bill.payment && (
+              <>
+                <dt>{t('fine.decisionNo')}</dt>
+                <dd>{screen.bill.decisionNo}</dd>
+                <dt>{t('paid.txn')}</dt>
+                <dd>
+                  {t(`paid.channel.${screen.bill.payment.channel}`)} {screen.bill.payment.txnId}
+                </dd>
+                <dt>{t('paid.paidAt')}</dt>
+                <dd>{when(screen.bill.payment.paidAt)}</dd>
+              </>
+            )}
+          </dl>
+          <div className="actions">
+            <button type="button" className="btn primary" onClick={reset}>
+              {t('paid.done')}
+            </button>
+          </div>
+        </main>
+      );
+      break;
+    case 'error': {
+      const code = screen.error.code;
+      const next = t(`error.next.${code}`, { defaultValue: t('error.next.default') });
+      const bill = screen.bill;
+      body = (
+        <main className="screen error" data-testid="error-screen" data-code={code}>
+          <h1>{t('error.title')}</h1>
+          <p className="notice warn" role="alert">
+            <FailureText error={screen.error} />
+          </p>
+          <p className="next">{next}</p>
+          <div className="actions">
+            <button type="button" className="btn" onClick={reset}>
+              {t('error.toStart')}
+            </button>
+            {screen.back && (
+              <button type="button" className="btn" onClick={() => setScreen(screen.back!)}>
+                {t('error.back')}
+              </button>
+            )}
+            {bill && PRINTER_CODES.has(code) && (
+              <>
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => setScreen({ name: 'bill', bill, printed: false })}
+                >
+                  {t('error.showQr')}
+                </button>
+                <button type="button" className="btn primary" onClick={() => void printBill(bill)}>
+                  {t('error.retry')}
+                </button>
+              </>
+            )}
+          </div>
+        </main>
+      );
+      break;
+    }
+    case 'staffLogin':
+      body = (
+        <StaffLogin
+          onBack={() => setScreen({ name: 'start' })}
+          onLogin={(session) => setScreen({ name: 'staff', session })}
+        />
+      );
+      break;
+    case 'staff':
+      body = <StaffConsole session={screen.session} onLogout={reset} />;
+      break;
+  }
+
+  return (
+    <div className="app" data-screen={screen.name}>
+      <StatusBar status={status} />
+      {body}
+      {idle.state === 'warning' && (
+        <div
+          className="overlay"
+          role="alertdialog"
+          aria-modal="true"
+          aria-labelledby="idle-title"
+          data-testid="idle-warning"
+        >
+          <div className="dialog">
+            <h2 id="idle-title">{t('idle.title')}</h2>
+            <p>{t('idle.body', { n: Math.ceil(idle.remainingMs / 1000) })}</p>
+            <button type="button" className="btn primary" onClick={() => setIdle({ state: 'active' })}>
+              {t('idle.stay')}
+            </button>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
