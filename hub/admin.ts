@@ -1,0 +1,57 @@
+// Operator operations, one dispatcher for both paths: the running hub's /admin endpoint and the CLI
+// opening the storage itself when no hub runs.
+import { z } from 'zod';
+import { fail, ok, type Result } from '../protocol/result.ts';
+import type { HubService } from './service.ts';
+
+const schemas = {
+  'device.add': z.object({
+    name: z.string().min(1).max(100),
+    region: z.string().optional(),
+    ttlSeconds: z.number().int().positive().optional(),
+  }),
+  'device.list': z.object({}),
+  'device.disable': z.object({ id: z.string().min(1) }),
+  'device.enable': z.object({ id: z.string().min(1) }),
+  'fines.import': z.object({ file: z.string().min(1) }),
+  'key.rotate': z.object({}),
+  'key.list': z.object({}),
+  'config.set': z.object({ key: z.string().min(1).max(64), value: z.unknown() }),
+  'config.get': z.object({}),
+  'bill.void': z.object({ billNo: z.string().min(1), reason: z.string().max(200).default('hub') }),
+  'chains.verify': z.object({ deviceId: z.string().optional() }),
+} as const;
+
+export type AdminOp = keyof typeof schemas;
+
+export async function runAdmin(hub: HubService, op: string, args: unknown): Promise<Result<unknown>> {
+  if (!(op in schemas)) return fail('MALFORMED', `unknown admin operation ${op}`);
+  const p = schemas[op as AdminOp].safeParse(args ?? {});
+  if (!p.success)
+    return fail('MALFORMED', p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const a = p.data as Record<string, unknown>;
+  switch (op as AdminOp) {
+    case 'device.add':
+      return hub.devices.add(a as z.infer<(typeof schemas)['device.add']>);
+    case 'device.list':
+      return ok(await hub.devices.list());
+    case 'device.disable':
+      return hub.devices.setEnabled(String(a.id), false);
+    case 'device.enable':
+      return hub.devices.setEnabled(String(a.id), true);
+    case 'fines.import':
+      return hub.fines.importFile(String(a.file));
+    case 'key.rotate':
+      return ok(await hub.keys.rotate());
+    case 'key.list':
+      return ok(await hub.keys.list());
+    case 'config.set':
+      return ok(await hub.config.set(String(a.key), a.value));
+    case 'config.get':
+      return ok(await hub.config.get());
+    case 'bill.void':
+      return hub.bills.void(String(a.billNo), String(a.reason));
+    case 'chains.verify':
+      return ok(await hub.verifyChains(a.deviceId as string | undefined));
+  }
+}

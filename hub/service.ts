@@ -1,0 +1,1006 @@
+// The hub's services: devices and enrollment, request authentication, push (apply each (device, seq) once),
+// pull (the change feed), fines, bills, payments and hub keys. Stateless between calls: everything lives in
+// the database, so several hub processes can share one PostgreSQL.
+//
+// Feed positions (fines.rev, changes.pos) come from one sequence. Every writer of the feed first takes
+// an advisory transaction lock, so positions become visible in the order they were taken and a pull that
+// has read up to position p never misses a later commit below p.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { eventPayloads, firstBrokenEvent, parseEventPayload, type OutboxEvent } from '../protocol/events.ts';
+import { fineSchema, type Fine } from '../protocol/fines.ts';
+import { DEVICE_ID_RE, KEY_ID_RE, type Channel } from '../protocol/ids.ts';
+import { fail, failure, FailureError, ok, type Result } from '../protocol/result.ts';
+import {
+  generateKeyPair,
+  privateKeyFromPem,
+  privateKeyToPem,
+  publicKeyFromRaw,
+  publicKeyToRaw,
+} from '../protocol/signing.ts';
+import {
+  HEADER_DEVICE,
+  HEADER_NONCE,
+  HEADER_SIGNATURE,
+  HEADER_TIME,
+  MAX_CLOCK_SKEW_SECONDS,
+  nonceSchema,
+  verifyRequestSignature,
+  type EnrollRequest,
+  type EnrollResponse,
+  type HubKeyInfo,
+  type PullChange,
+  type PullResponse,
+  type PushResponse,
+  type RejectedEvent,
+} from '../protocol/sync.ts';
+import {
+  makeConfirmationToken,
+  verifyBillToken,
+  type BillClaims,
+  type ConfirmationClaims,
+} from '../protocol/tokens.ts';
+import { systemClock, type Clock } from '../protocol/time.ts';
+import { csvToRows } from '../main/fines/fines.ts';
+import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
+
+const FEED_LOCK = 727002;
+const KEY_LOCK = 727003;
+const DEFAULT_CODE_TTL_S = 24 * 3600;
+const IMPORT_CHUNK = 5000;
+
+export interface Device {
+  id: string;
+  name: string;
+  region: string;
+  publicKey: string;
+  enabled: boolean;
+  lastSeq: number;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+export interface HubKey {
+  keyId: string;
+  publicKey: string;
+  privateKey: KeyObject;
+  retired: boolean;
+}
+
+export interface SettleInput {
+  billNo: string;
+  amountFen: number;
+  channel: Channel;
+  txnId: string;
+  /** Unix seconds. */
+  paidAt: number;
+}
+
+export interface SettleResult {
+  /** settled: this payment pays the bill; duplicate: this txn was settled before (same token);
+   *  refund: the bill was already paid by another transaction — flag this one for refund. */
+  status: 'settled' | 'duplicate' | 'refund';
+  token?: string;
+  claims?: ConfirmationClaims;
+}
+
+export interface HubBill {
+  billNo: string;
+  deviceId: string;
+  decisionNo: string;
+  amountFen: number;
+  issuedAt: number;
+  expiresAt: number;
+  token: string;
+  status: 'open' | 'paid' | 'voided';
+  paidTxn: string | null;
+}
+
+export interface HubServiceOptions {
+  db: HubDb;
+  clock?: Clock;
+}
+
+interface DeviceRow {
+  id: string;
+  name: string;
+  region: string;
+  public_key: string;
+  enabled: boolean;
+  last_seq: number;
+  last_hash: string;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+function deviceFromRow(r: DeviceRow): Device {
+  return {
+    id: r.id,
+    name: r.name,
+    region: r.region,
+    publicKey: r.public_key,
+    enabled: r.enabled,
+    lastSeq: Number(r.last_seq),
+    createdAt: Number(r.created_at),
+    lastSeenAt: r.last_seen_at === null ? null : Number(r.last_seen_at),
+  };
+}
+
+interface BillRow {
+  bill_no: string;
+  device_id: string;
+  decision_no: string;
+  amount_fen: number;
+  issued_at: number;
+  expires_at: number;
+  token: string;
+  status: 'open' | 'paid' | 'voided';
+  paid_txn: string | null;
+}
+
+function billFromRow(r: BillRow): HubBill {
+  return {
+    billNo: r.bill_no,
+    deviceId: r.device_id,
+    decisionNo: r.decision_no,
+    amountFen: Number(r.amount_fen),
+    issuedAt: Number(r.issued_at),
+    expiresAt: Number(r.expires_at),
+    token: r.token,
+    status: r.status,
+    paidTxn: r.paid_txn,
+  };
+}
+
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+function newCode(): string {
+  let s = '';
+  for (let i = 0; i < 12; i++) s += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return `${s.slice(0, 4)}-${s.slice(4, 8)}-${s.slice(8)}`;
+}
+
+function newKeyId(): string {
+  return 'k' + randomBytes(8).toString('hex').slice(0, 10);
+}
+
+export const deviceAddSchema = z.object({
+  name: z.string().min(1).max(100),
+  region: z.union([z.literal(''), z.string().regex(/^[0-9]{6}$/)]).default(''),
+  ttlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 86400)
+    .optional(),
+});
+
+export type HubService = ReturnType<typeof createHubService>;
+
+export function createHubService(opts: HubServiceOptions) {
+  const db = opts.db;
+  const clock = opts.clock ?? systemClock;
+  const nowS = (): number => Math.floor(clock.now() / 1000);
+
+  /** Takes the feed lock (once per transaction) and returns the next feed position. */
+  async function lockFeed(tx: HubQueryable): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [FEED_LOCK]);
+  }
+  async function notifyFeed(tx: HubQueryable): Promise<void> {
+    await tx.query(`SELECT pg_notify('${FEED_CHANNEL}', '')`);
+  }
+  async function addChange(
+    tx: HubQueryable,
+    kind: PullChange['kind'],
+    target: { region?: string; deviceId?: string },
+    data: object,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO changes (pos, kind, region, device_id, data, created_at)
+       VALUES (nextval('feed_seq'), $1, $2, $3, $4::jsonb, $5)`,
+      [kind, target.region ?? null, target.deviceId ?? null, JSON.stringify(data), nowS()],
+    );
+  }
+
+  // ---------- hub keys ----------
+
+  async function listKeys(q: HubQueryable = db): Promise<HubKey[]> {
+    const r = await q.query<{
+      key_id: string;
+      public_key: string;
+      private_pem: string;
+      retired_at: number | null;
+    }>('SELECT key_id, public_key, private_pem, retired_at FROM hub_keys ORDER BY created_at, key_id');
+    return r.rows.map((k) => ({
+      keyId: k.key_id,
+      publicKey: k.public_key,
+      privateKey: privateKeyFromPem(k.private_pem),
+      retired: k.retired_at !== null,
+    }));
+  }
+
+  async function insertKey(tx: HubQueryable): Promise<HubKey> {
+    const kp = generateKeyPair();
+    const key: HubKey = {
+      keyId: newKeyId(),
+      publicKey: publicKeyToRaw(kp.publicKey),
+      privateKey: kp.privateKey,
+      retired: false,
+    };
+    await tx.query(
+      'INSERT INTO hub_keys (key_id, public_key, private_pem, created_at) VALUES ($1, $2, $3, $4)',
+      [key.keyId, key.publicKey, privateKeyToPem(kp.privateKey), nowS()],
+    );
+    return key;
+  }
+
+  const keys = {
+    /** The key that signs new confirmations; made on first use. */
+    async current(): Promise<HubKey> {
+      const all = await listKeys();
+      const active = all.filter((k) => !k.retired).at(-1);
+      if (active) return active;
+      return db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
+        const again = (await listKeys(tx)).filter((k) => !k.retired).at(-1);
+        return again ?? insertKey(tx);
+      });
+    },
+    async list(): Promise<HubKeyInfo[]> {
+      await keys.current();
+      return (await listKeys()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+    },
+    /** Makes a new signing key and retires the old ones (still trusted for tokens they signed). */
+    async rotate(): Promise<HubKeyInfo> {
+      return db.transaction(async (tx) => {
+        await lockFeed(tx);
+        await tx.query('UPDATE hub_keys SET retired_at = $1 WHERE retired_at IS NULL', [nowS()]);
+        const k = await insertKey(tx);
+        const info = { keyId: k.keyId, publicKey: k.publicKey };
+        await addChange(tx, 'hubKey', {}, { key: info, retired: false });
+        await notifyFeed(tx);
+        return info;
+      });
+    },
+  };
+
+  // ---------- config ----------
+
+  const config = {
+    async get(q: HubQueryable = db): Promise<Record<string, unknown>> {
+      const r = await q.query<{ key: string; value: unknown }>('SELECT key, value FROM config ORDER BY key');
+      return Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
+    },
+    /** Sets one key and publishes the whole config to every kiosk. */
+    async set(key: string, value: unknown): Promise<Record<string, unknown>> {
+      return db.transaction(async (tx) => {
+        await lockFeed(tx);
+        await tx.query(
+          `INSERT INTO config (key, value, updated_at) VALUES ($1, $2::jsonb, $3)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+          [key, JSON.stringify(value), nowS()],
+        );
+        const all = await config.get(tx);
+        await addChange(tx, 'config', {}, { config: all });
+        await notifyFeed(tx);
+        return all;
+      });
+    },
+  };
+
+  // ---------- devices and enrollment ----------
+
+  const devices = {
+    /** Makes a one-time enrollment code for a device to be named `name`. */
+    async add(
+      input: z.input<typeof deviceAddSchema>,
+    ): Promise<Result<{ code: string; name: string; region: string; expiresAt: number }>> {
+      const p = deviceAddSchema.safeParse(input);
+      if (!p.success) return fail('MALFORMED', p.error.issues.map((i) => i.message).join('; '));
+      const code = newCode();
+      const expiresAt = nowS() + (p.data.ttlSeconds ?? DEFAULT_CODE_TTL_S);
+      await db.query(
+        'INSERT INTO enroll_codes (code, name, region, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+        [code, p.data.name, p.data.region, nowS(), expiresAt],
+      );
+      return ok({ code, name: p.data.name, region: p.data.region, expiresAt });
+    },
+    async list(): Promise<Device[]> {
+      const r = await db.query<DeviceRow>('SELECT * FROM devices ORDER BY created_at, id');
+      return r.rows.map(deviceFromRow);
+    },
+    async get(id: string, q: HubQueryable = db): Promise<Device | undefined> {
+      const r = await q.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
+      return r.rows[0] ? deviceFromRow(r.rows[0]) : undefined;
+    },
+    async setEnabled(id: string, enabled: boolean): Promise<Result<Device>> {
+      const r = await db.query<DeviceRow>('UPDATE devices SET enabled = $2 WHERE id = $1 RETURNING *', [
+        id,
+        enabled,
+      ]);
+      return r.rows[0] ? ok(deviceFromRow(r.rows[0])) : fail('UNKNOWN_DEVICE', id);
+    },
+  };
+
+  async function enroll(req: EnrollRequest): Promise<Result<EnrollResponse>> {
+    const key = publicKeyFromRaw(req.publicKey);
+    if (!key) return fail('MALFORMED', 'not an Ed25519 public key');
+    const hubKeys = await keys.list();
+    try {
+      const dev = await db.transaction(async (tx) => {
+        const c = await tx.query<{
+          name: string;
+          region: string;
+          expires_at: number;
+          used_at: number | null;
+        }>('SELECT name, region, expires_at, used_at FROM enroll_codes WHERE code = $1 FOR UPDATE', [
+          req.code,
+        ]);
+        const code = c.rows[0];
+        if (!code || code.used_at !== null || Number(code.expires_at) < nowS()) {
+          throw new FailureError(failure('CODE_INVALID'));
+        }
+        let id = req.deviceId;
+        if (id) {
+          const taken = await tx.query('SELECT 1 FROM devices WHERE id = $1', [id]);
+          if (taken.rows.length)
+            throw new FailureError(failure('UNAUTHORIZED', `device id ${id} is already enrolled`));
+        } else {
+          id = 'd' + randomBytes(8).toString('hex');
+        }
+        if (!DEVICE_ID_RE.test(id)) throw new FailureError(failure('MALFORMED', 'device id'));
+        await tx.query(
+          'INSERT INTO devices (id, name, region, public_key, created_at) VALUES ($1, $2, $3, $4, $5)',
+          [id, code.name, code.region, req.publicKey, nowS()],
+        );
+        await tx.query('UPDATE enroll_codes SET used_at = $2, device_id = $3 WHERE code = $1', [
+          req.code,
+          nowS(),
+          id,
+        ]);
+        return { id, name: code.name, region: code.region };
+      });
+      return ok({
+        deviceId: dev.id,
+        name: dev.name,
+        region: dev.region,
+        hubKeys,
+        config: await config.get(),
+        hubTime: nowS(),
+      });
+    } catch (e) {
+      if (e instanceof FailureError) return { ok: false, error: e.failure };
+      throw e;
+    }
+  }
+
+  // ---------- request authentication ----------
+
+  interface AuthInput {
+    method: string;
+    /** Path with query string, as the client signed it. */
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: string | Uint8Array;
+  }
+
+  /** Checks the signed headers; records the nonce so the same request is never taken twice. */
+  async function authenticate(input: AuthInput): Promise<Result<Device>> {
+    const h = (n: string): string | undefined => {
+      const v = input.headers[n];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const deviceId = h(HEADER_DEVICE);
+    const timeText = h(HEADER_TIME);
+    const nonce = h(HEADER_NONCE);
+    const sig = h(HEADER_SIGNATURE);
+    if (!deviceId || !timeText || !nonce || !sig) return fail('UNAUTHORIZED', 'request is not signed');
+    if (
+      !DEVICE_ID_RE.test(deviceId) ||
+      !/^[0-9]{1,12}$/.test(timeText) ||
+      !nonceSchema.safeParse(nonce).success
+    ) {
+      return fail('UNAUTHORIZED', 'signature headers are malformed');
+    }
+    const time = Number(timeText);
+    const now = nowS();
+    if (Math.abs(now - time) > MAX_CLOCK_SKEW_SECONDS) {
+      return fail(
+        'CLOCK_SKEW',
+        `device ${time - now > 0 ? 'ahead' : 'behind'} by ${Math.abs(time - now)} s`,
+        {
+          hubTime: now,
+          deviceTime: time,
+          offsetSeconds: time - now,
+        },
+      );
+    }
+    const dev = await devices.get(deviceId);
+    if (!dev) return fail('UNKNOWN_DEVICE', deviceId);
+    if (!dev.enabled) return fail('DEVICE_DISABLED', deviceId);
+    const key = publicKeyFromRaw(dev.publicKey);
+    if (!key || !verifyRequestSignature(key, input.method, input.path, time, nonce, input.body, sig)) {
+      return fail('BAD_SIGNATURE');
+    }
+    const ins = await db.query(
+      'INSERT INTO nonces (device_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [deviceId, nonce, now],
+    );
+    if (ins.rowCount === 0) return fail('REPLAYED');
+    // Nonces older than twice the clock window can never be replayed successfully: forget them now and then.
+    if (Math.random() < 0.01) {
+      await db.query('DELETE FROM nonces WHERE at < $1', [now - 2 * MAX_CLOCK_SKEW_SECONDS - 60]);
+    }
+    return ok(dev);
+  }
+
+  // ---------- fines ----------
+
+  async function upsertFines(tx: HubQueryable, fines: Fine[]): Promise<number> {
+    if (fines.length === 0) return 0;
+    // A fine the hub knows is paid stays paid whatever a later file says.
+    const r = await tx.query(
+      `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, rev, updated_at)
+       SELECT d->>'decisionNo', d->>'region', d->>'plate', upper(d->>'vehicleIdLast6'), d->>'status', d,
+              nextval('feed_seq'), $2
+       FROM jsonb_array_elements($1::jsonb) AS d
+       ON CONFLICT (decision_no) DO UPDATE SET
+         region = EXCLUDED.region, plate = EXCLUDED.plate, vin6 = EXCLUDED.vin6,
+         status = CASE WHEN f.status = 'paid' THEN 'paid' ELSE EXCLUDED.status END,
+         data = CASE WHEN f.status = 'paid' THEN jsonb_set(EXCLUDED.data, '{status}', '"paid"') ELSE EXCLUDED.data END,
+         rev = EXCLUDED.rev, updated_at = EXCLUDED.updated_at
+       WHERE f.data IS DISTINCT FROM EXCLUDED.data AND NOT (f.status = 'paid' AND f.data = jsonb_set(EXCLUDED.data, '{status}', '"paid"'))`,
+      [JSON.stringify(fines), nowS()],
+    );
+    return r.rowCount;
+  }
+
+  async function setFineStatus(tx: HubQueryable, decisionNo: string, status: Fine['status']): Promise<void> {
+    await tx.query(
+      `UPDATE fines SET status = $2, data = jsonb_set(data, '{status}', to_jsonb($2::text)),
+         rev = nextval('feed_seq'), updated_at = $3
+       WHERE decision_no = $1 AND status <> $2`,
+      [decisionNo, status, nowS()],
+    );
+  }
+
+  const fines = {
+    /** Adds or updates fines (all rows checked first; nothing stored when one is wrong). */
+    async importRows(rows: unknown[]): Promise<Result<{ received: number; changed: number }>> {
+      const parsed: Fine[] = [];
+      const errors: string[] = [];
+      rows.forEach((row, i) => {
+        const p = fineSchema.safeParse(row);
+        if (p.success) parsed.push(p.data);
+        else if (errors.length < 20)
+          errors.push(
+            `row ${i + 1}: ${p.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+          );
+      });
+      if (errors.length) return fail('BAD_FILE', errors.join(' | '));
+      let changed = 0;
+      // Chunks keep each transaction (and the feed lock) short, so pushes are not held up by a big import.
+      for (let i = 0; i < parsed.length; i += IMPORT_CHUNK) {
+        const chunk = parsed.slice(i, i + IMPORT_CHUNK);
+        changed += await db.transaction(async (tx) => {
+          await lockFeed(tx);
+          const n = await upsertFines(tx, chunk);
+          await notifyFeed(tx);
+          return n;
+        });
+      }
+      return ok({ received: parsed.length, changed });
+    },
+    async importFile(file: string): Promise<Result<{ received: number; changed: number }>> {
+      let text: string;
+      try {
+        if (statSync(file).size > 512 * 1024 * 1024) return fail('TOO_LARGE', file);
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        return fail('BAD_FILE', (e as Error).message);
+      }
+      let rows: unknown[];
+      if (path.extname(file).toLowerCase() === '.csv') {
+        const r = csvToRows(text);
+        if (!r.ok) return r;
+        rows = r.value.rows;
+      } else {
+        try {
+          const j = JSON.parse(text) as unknown;
+          if (!Array.isArray(j)) return fail('BAD_FILE', 'a JSON file must hold an array of fines');
+          rows = j;
+        } catch (e) {
+          return fail('BAD_FILE', (e as Error).message);
+        }
+      }
+      return fines.importRows(rows);
+    },
+    async byDecisionNo(decisionNo: string): Promise<Fine | undefined> {
+      const r = await db.query<{ data: Fine }>('SELECT data FROM fines WHERE decision_no = $1', [decisionNo]);
+      return r.rows[0]?.data;
+    },
+    async byPlate(plate: string, vin6: string): Promise<Fine[]> {
+      const r = await db.query<{ data: Fine }>(
+        'SELECT data FROM fines WHERE plate = $1 AND vin6 = $2 ORDER BY decision_no LIMIT 100',
+        [plate, vin6.toUpperCase()],
+      );
+      return r.rows.map((x) => x.data);
+    },
+    async count(): Promise<number> {
+      const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fines');
+      return Number(r.rows[0]?.n ?? 0);
+    },
+  };
+
+  // ---------- bills and payments ----------
+
+  async function deviceKey(id: string, q: HubQueryable = db): Promise<KeyObject | undefined> {
+    const d = await devices.get(id, q);
+    return d ? publicKeyFromRaw(d.publicKey) : undefined;
+  }
+
+  const bills = {
+    /** Makes sure the hub knows a bill issued (perhaps offline) by a kiosk: checks the device's signature. */
+    async ensureKnown(claims: BillClaims, token: string): Promise<Result<HubBill>> {
+      const dk = await deviceKey(claims.deviceId);
+      const v = verifyBillToken(token, (id) => (id === claims.deviceId ? dk : undefined));
+      if (!v.ok) return v;
+      if (v.value.billNo !== claims.billNo || v.value.amountFen !== claims.amountFen) {
+        return fail('MALFORMED', 'claims do not match the token');
+      }
+      const c = v.value;
+      await db.query(
+        `INSERT INTO bills (bill_no, device_id, decision_no, amount_fen, issued_at, expires_at, token, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bill_no) DO NOTHING`,
+        [c.billNo, c.deviceId, c.decisionNo, c.amountFen, c.issuedAt, c.expiresAt, token, nowS()],
+      );
+      const b = await bills.get(c.billNo);
+      return b ? ok(b) : fail('BILL_NOT_FOUND', c.billNo);
+    },
+    async get(billNo: string, q: HubQueryable = db): Promise<HubBill | undefined> {
+      const r = await q.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1', [billNo]);
+      return r.rows[0] ? billFromRow(r.rows[0]) : undefined;
+    },
+    /** Voids an open bill at the hub and tells the kiosk that issued it. */
+    async void(billNo: string, reason: string): Promise<Result<HubBill>> {
+      return db.transaction(async (tx) => {
+        await lockFeed(tx);
+        const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [billNo]);
+        const b = r.rows[0];
+        if (!b) return fail<HubBill>('BILL_NOT_FOUND', billNo);
+        if (b.status === 'paid') return fail<HubBill>('BILL_PAID', billNo);
+        await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1", [billNo]);
+        await tx.query('INSERT INTO voids (bill_no, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          billNo,
+          reason,
+          nowS(),
+        ]);
+        await addChange(tx, 'void', { deviceId: b.device_id }, { billNo, reason });
+        await notifyFeed(tx);
+        return ok(billFromRow({ ...b, status: 'voided' }));
+      });
+    },
+  };
+
+  const payments = {
+    /**
+     * Records a verified channel payment: marks bill and fine paid once, signs the confirmation token
+     * with the current hub key and publishes it to the issuing kiosk's pull feed. Idempotent per
+     * (channel, txnId); a second transaction for a paid bill is kept with status 'refund'.
+     */
+    async settle(input: SettleInput): Promise<Result<SettleResult>> {
+      const key = await keys.current();
+      return db.transaction(async (tx) => {
+        await lockFeed(tx);
+        const prev = await tx.query<{
+          token: string | null;
+          status: string;
+          key_id: string | null;
+          paid_at: number;
+        }>('SELECT token, status, key_id, paid_at FROM payments WHERE channel = $1 AND txn_id = $2', [
+          input.channel,
+          input.txnId,
+        ]);
+        if (prev.rows[0]) {
+          const p = prev.rows[0];
+          return ok<SettleResult>(
+            p.status === 'refund' || !p.token
+              ? { status: 'refund' }
+              : { status: 'duplicate', token: p.token },
+          );
+        }
+        const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [
+          input.billNo,
+        ]);
+        const b = r.rows[0];
+        if (!b) return fail<SettleResult>('BILL_NOT_FOUND', input.billNo);
+        if (Number(b.amount_fen) !== input.amountFen) return fail<SettleResult>('AMOUNT_MISMATCH');
+        if (b.status === 'voided') return fail<SettleResult>('BILL_VOIDED', input.billNo);
+        if (input.paidAt > Number(b.expires_at)) return fail<SettleResult>('PAID_AFTER_EXPIRY');
+        if (b.status === 'paid') {
+          await tx.query(
+            `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, source, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'channel', 'refund', $6)`,
+            [input.channel, input.txnId, input.billNo, input.amountFen, input.paidAt, nowS()],
+          );
+          return ok<SettleResult>({ status: 'refund' });
+        }
+        const claims: ConfirmationClaims = { ...input, keyId: key.keyId };
+        const token = makeConfirmationToken(claims, key.privateKey);
+        await tx.query(
+          `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, key_id, token, source, status, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'channel', 'settled', $8)`,
+          [input.channel, input.txnId, input.billNo, input.amountFen, input.paidAt, key.keyId, token, nowS()],
+        );
+        await tx.query("UPDATE bills SET status = 'paid', paid_txn = $2 WHERE bill_no = $1", [
+          input.billNo,
+          input.txnId,
+        ]);
+        await setFineStatus(tx, b.decision_no, 'paid');
+        await addChange(tx, 'payment', { deviceId: b.device_id }, { billNo: input.billNo, token });
+        await notifyFeed(tx);
+        return ok<SettleResult>({ status: 'settled', token, claims });
+      });
+    },
+    async forBill(
+      billNo: string,
+    ): Promise<{ channel: string; txnId: string; status: string; token: string | null }[]> {
+      const r = await db.query<{ channel: string; txn_id: string; status: string; token: string | null }>(
+        'SELECT channel, txn_id, status, token FROM payments WHERE bill_no = $1 ORDER BY created_at',
+        [billNo],
+      );
+      return r.rows.map((x) => ({ channel: x.channel, txnId: x.txn_id, status: x.status, token: x.token }));
+    },
+  };
+
+  // ---------- push ----------
+
+  interface Applied {
+    status: 'applied' | 'rejected';
+    reason: string | null;
+  }
+
+  /** Applies one event's effect inside the push transaction; returns a rejection for a bad event. */
+  async function applyEvent(
+    tx: HubQueryable,
+    dev: Device,
+    e: OutboxEvent,
+    billRows: unknown[][],
+    feed: { locked: boolean },
+  ): Promise<RejectedEvent | undefined> {
+    const reject = (code: string, reason: string): RejectedEvent => ({
+      seq: e.seq,
+      eventId: e.eventId,
+      code,
+      reason,
+    });
+    const parsed = parseEventPayload(e.type, e.payload);
+    if (!parsed.success)
+      return reject(
+        'MALFORMED',
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ||
+          'payload is not JSON',
+      );
+    const needFeed = async (): Promise<void> => {
+      if (!feed.locked) {
+        await lockFeed(tx);
+        feed.locked = true;
+      }
+    };
+    switch (e.type) {
+      case 'bill.issued': {
+        const p = parsed.data as z.infer<(typeof eventPayloads)['bill.issued']>;
+        const key = publicKeyFromRaw(dev.publicKey);
+        const v = verifyBillToken(p.token, (id) => (id === dev.id ? key : undefined));
+        if (!v.ok) return reject(v.error.code, `bill token: ${v.error.message}`);
+        if (
+          v.value.billNo !== p.billNo ||
+          v.value.amountFen !== p.amountFen ||
+          v.value.decisionNo !== p.decisionNo
+        ) {
+          return reject('MALFORMED', 'bill token does not match the event');
+        }
+        billRows.push([p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token]);
+        if (p.replaces) {
+          await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1 AND status = 'open'", [
+            p.replaces,
+          ]);
+          await tx.query(
+            'INSERT INTO voids (bill_no, reason, at, device_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+            [p.replaces, 'reissued', p.issuedAt, dev.id],
+          );
+        }
+        return undefined;
+      }
+      case 'bill.voided': {
+        const p = parsed.data as z.infer<(typeof eventPayloads)['bill.voided']>;
+        await flushBills(tx, dev, billRows);
+        const b = await bills.get(p.billNo, tx);
+        if (b && b.status === 'paid') return reject('BILL_PAID', `bill ${p.billNo} is paid at the hub`);
+        await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1 AND status = 'open'", [
+          p.billNo,
+        ]);
+        await tx.query(
+          'INSERT INTO voids (bill_no, reason, at, device_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+          [p.billNo, p.reason, p.at, dev.id],
+        );
+        return undefined;
+      }
+      case 'payment.confirmed': {
+        const p = parsed.data as z.infer<(typeof eventPayloads)['payment.confirmed']>;
+        await flushBills(tx, dev, billRows);
+        await needFeed();
+        const b = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [p.billNo]);
+        const bill = b.rows[0];
+        const ins = await tx.query(
+          `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, token, source, status, device_id, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'kiosk', $7, $8, $9) ON CONFLICT (channel, txn_id) DO NOTHING`,
+          [
+            p.channel,
+            p.txnId,
+            p.billNo,
+            p.amountFen,
+            p.paidAt,
+            p.token ?? null,
+            bill && bill.status === 'paid' && bill.paid_txn !== p.txnId ? 'refund' : 'settled',
+            dev.id,
+            nowS(),
+          ],
+        );
+        if (bill && bill.status !== 'paid') {
+          await tx.query("UPDATE bills SET status = 'paid', paid_txn = $2 WHERE bill_no = $1", [
+            p.billNo,
+            p.txnId,
+          ]);
+        }
+        if (ins.rowCount > 0 || (bill && bill.status !== 'paid')) {
+          await setFineStatus(tx, p.decisionNo, 'paid');
+          feed.locked = true;
+        }
+        return undefined;
+      }
+      case 'ticket.issued': {
+        const p = parsed.data as z.infer<(typeof eventPayloads)['ticket.issued']>;
+        await needFeed();
+        await upsertFines(tx, [p.fine]);
+        return undefined;
+      }
+      default:
+        // fines.imported, print.job, shift.closed: kept in the log for reports; no state to change.
+        return undefined;
+    }
+  }
+
+  async function flushBills(tx: HubQueryable, dev: Device, rows: unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const cols: unknown[][] = [[], [], [], [], [], []];
+    for (const r of rows) r.forEach((v, i) => cols[i]!.push(v));
+    await tx.query(
+      `INSERT INTO bills (bill_no, device_id, decision_no, amount_fen, issued_at, expires_at, token, created_at)
+       SELECT b, $1, d, a, i, x, t, $8
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) AS u(b, d, a, i, x, t)
+       ON CONFLICT (bill_no) DO NOTHING`,
+      [dev.id, ...cols, nowS()],
+    );
+    rows.length = 0;
+  }
+
+  /** Applies a batch of a device's events: each (device, seq) once, the chain checked, all or nothing. */
+  async function push(dev: Device, events: OutboxEvent[]): Promise<Result<PushResponse>> {
+    if (events.length === 0) return fail('MALFORMED', 'no events');
+    const other = events.find((e) => e.deviceId !== dev.id);
+    if (other) return fail('UNAUTHORIZED', `event ${other.seq} belongs to device ${other.deviceId}`);
+    for (let i = 1; i < events.length; i++) {
+      if (events[i]!.seq !== events[i - 1]!.seq + 1) {
+        return fail('SEQ_GAP', `events must be consecutive: ${events[i - 1]!.seq} then ${events[i]!.seq}`, {
+          seq: events[i]!.seq,
+        });
+      }
+    }
+    try {
+      return await db.transaction(async (tx) => {
+        const d = await tx.query<{ last_seq: number; last_hash: string; enabled: boolean }>(
+          'SELECT last_seq, last_hash, enabled FROM devices WHERE id = $1 FOR UPDATE',
+          [dev.id],
+        );
+        const row = d.rows[0];
+        if (!row) throw new FailureError(failure('UNKNOWN_DEVICE', dev.id));
+        if (!row.enabled) throw new FailureError(failure('DEVICE_DISABLED', dev.id));
+        const lastSeq = Number(row.last_seq);
+        const dupes = events.filter((e) => e.seq <= lastSeq);
+        const fresh = events.filter((e) => e.seq > lastSeq);
+        if (dupes.length) {
+          // A seq the hub holds must be the very same event, or the device's log was rewritten.
+          const held = await tx.query<{ seq: number; hash: string }>(
+            'SELECT seq, hash FROM events WHERE device_id = $1 AND seq >= $2 AND seq <= $3',
+            [dev.id, dupes[0]!.seq, dupes.at(-1)!.seq],
+          );
+          const byseq = new Map(held.rows.map((r) => [Number(r.seq), r.hash]));
+          const diff = dupes.find((e) => byseq.get(e.seq) !== e.hash);
+          if (diff) {
+            throw new FailureError(
+              failure('CHAIN_BROKEN', `event ${diff.seq} differs from the one the hub holds`, {
+                seq: diff.seq,
+              }),
+            );
+          }
+        }
+        const rejected: RejectedEvent[] = [];
+        if (fresh.length) {
+          if (fresh[0]!.seq !== lastSeq + 1) {
+            throw new FailureError(
+              failure('SEQ_GAP', `expected seq ${lastSeq + 1}, got ${fresh[0]!.seq}`, {
+                expectedSeq: lastSeq + 1,
+              }),
+            );
+          }
+          const broken = firstBrokenEvent(fresh, row.last_hash, lastSeq);
+          if (broken >= 0) {
+            const s = fresh[broken]!.seq;
+            throw new FailureError(failure('CHAIN_BROKEN', `at seq ${s}`, { seq: s }));
+          }
+          const billRows: unknown[][] = [];
+          const feed = { locked: false };
+          const status: Applied[] = [];
+          for (const e of fresh) {
+            const rej = await applyEvent(tx, dev, e, billRows, feed);
+            if (rej) rejected.push(rej);
+            status.push(
+              rej
+                ? { status: 'rejected', reason: `${rej.code}: ${rej.reason}` }
+                : { status: 'applied', reason: null },
+            );
+          }
+          await flushBills(tx, dev, billRows);
+          const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+          fresh.forEach((e, i) => {
+            const s = status[i]!;
+            [e.seq, e.eventId, e.type, e.at, e.payload, e.prevHash, e.hash, s.status, s.reason].forEach(
+              (v, j) => cols[j]!.push(v),
+            );
+          });
+          const ins = await tx.query(
+            `INSERT INTO events (device_id, seq, event_id, type, at, payload, prev_hash, hash, status, reason, received_at)
+             SELECT $1, s, i, t, a, p, ph, h, st, r, $11
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+               AS u(s, i, t, a, p, ph, h, st, r)
+             ON CONFLICT (device_id, seq) DO NOTHING`,
+            [dev.id, ...cols.slice(0, 9), nowS()],
+          );
+          if (ins.rowCount !== fresh.length)
+            throw new Error('events were inserted concurrently despite the device lock');
+          const last = fresh.at(-1)!;
+          await tx.query(
+            'UPDATE devices SET last_seq = $2, last_hash = $3, last_seen_at = $4 WHERE id = $1',
+            [dev.id, last.seq, last.hash, nowS()],
+          );
+          if (feed.locked) await notifyFeed(tx);
+        }
+        return ok<PushResponse>({
+          highestSeq: Math.max(lastSeq, fresh.at(-1)?.seq ?? 0),
+          applied: fresh.length - rejected.length,
+          duplicates: dupes.length,
+          rejected,
+          hubTime: nowS(),
+        });
+      });
+    } catch (e) {
+      if (e instanceof FailureError) return { ok: false, error: e.failure };
+      throw e;
+    }
+  }
+
+  // ---------- pull ----------
+
+  async function pull(dev: Device, cursor: number, limit: number): Promise<PullResponse> {
+    const fineRows = dev.region
+      ? (
+          await db.query<{ rev: number; data: Fine }>(
+            'SELECT rev, data FROM fines WHERE region = $1 AND rev > $2 ORDER BY rev LIMIT $3',
+            [dev.region, cursor, limit],
+          )
+        ).rows
+      : [];
+    const changeRows = (
+      await db.query<{ pos: number; kind: PullChange['kind']; data: Record<string, unknown> }>(
+        `SELECT pos, kind, data FROM (
+           (SELECT pos, kind, data FROM changes WHERE device_id = $1 AND pos > $2 ORDER BY pos LIMIT $4)
+           UNION ALL
+           (SELECT pos, kind, data FROM changes WHERE region = $3 AND pos > $2 ORDER BY pos LIMIT $4)
+           UNION ALL
+           (SELECT pos, kind, data FROM changes WHERE device_id IS NULL AND region IS NULL AND pos > $2 ORDER BY pos LIMIT $4)
+         ) c ORDER BY pos LIMIT $4`,
+        [dev.id, cursor, dev.region || null, limit],
+      )
+    ).rows;
+    const all: PullChange[] = [
+      ...fineRows.map((r) => ({ cursor: Number(r.rev), kind: 'fine' as const, fine: r.data })),
+      ...changeRows.map((r) => ({ cursor: Number(r.pos), kind: r.kind, ...r.data }) as PullChange),
+    ].sort((a, b) => a.cursor - b.cursor);
+    const more = fineRows.length >= limit || changeRows.length >= limit;
+    const changes = all.slice(0, limit);
+    return {
+      changes,
+      cursor: changes.at(-1)?.cursor ?? cursor,
+      more: more || all.length > limit,
+      hubTime: nowS(),
+    };
+  }
+
+  async function eventsOf(deviceId: string): Promise<
+    {
+      seq: number;
+      hash: string;
+      prevHash: string;
+      status: string;
+      reason: string | null;
+      type: string;
+      eventId: string;
+      at: number;
+      payload: string;
+    }[]
+  > {
+    const r = await db.query<{
+      seq: number;
+      hash: string;
+      prev_hash: string;
+      status: string;
+      reason: string | null;
+      type: string;
+      event_id: string;
+      at: number;
+      payload: string;
+    }>(
+      'SELECT seq, hash, prev_hash, status, reason, type, event_id, at, payload FROM events WHERE device_id = $1 ORDER BY seq',
+      [deviceId],
+    );
+    return r.rows.map((x) => ({
+      seq: Number(x.seq),
+      hash: x.hash,
+      prevHash: x.prev_hash,
+      status: x.status,
+      reason: x.reason,
+      type: x.type,
+      eventId: x.event_id,
+      at: Number(x.at),
+      payload: x.payload,
+    }));
+  }
+
+  /** Checks the stored chain of every device (or one); returns the devices whose chain is broken. */
+  async function verifyChains(
+    deviceId?: string,
+  ): Promise<{ devices: number; events: number; broken: string[] }> {
+    const list = deviceId ? [deviceId] : (await devices.list()).map((d) => d.id);
+    let n = 0;
+    const broken: string[] = [];
+    for (const id of list) {
+      const evs = await eventsOf(id);
+      n += evs.length;
+      const asOutbox = evs.map((e) => ({ ...e, deviceId: id, type: e.type as OutboxEvent['type'] }));
+      if (firstBrokenEvent(asOutbox) >= 0) broken.push(id);
+    }
+    return { devices: list.length, events: n, broken };
+  }
+
+  return {
+    db,
+    clock,
+    nowS,
+    keys,
+    config,
+    devices,
+    enroll,
+    authenticate,
+    push,
+    pull,
+    fines,
+    bills,
+    payments,
+    eventsOf,
+    verifyChains,
+    isKeyId: (s: string) => KEY_ID_RE.test(s),
+  };
+}
