@@ -1,0 +1,26 @@
+// Documents: plain inputs (no database types) → layout blocks → bytes for a profile.
+import { renderDocument, type RenderOptions } from '../layout.ts';
+import type { PrinterProfile } from '../profiles.ts';
+import { billBlocks, type BillDocument } from './bill.ts';
+import { receiptBlocks, type ReceiptDocument } from './receipt.ts';
+import { testPageBlocks, type TestPageDocument } from './testpage.ts';
+
+export * from './bill.ts';
+export * from './receipt.ts';
+export * from './testpage.ts';
+
+export function encodeBill(d: BillDocument, profile: PrinterProfile, opts: RenderOptions = {}): Uint8Array {
+  return renderDocument(billBlocks(d), profile, { beep: true, ...opts });
+}
+
+export function encodeReceipt(
+  d: ReceiptDocument,
+  profile: PrinterProfile,
+  opts: RenderOptions = {},
+): Uint8Array {
+  return renderDocument(receiptBlocks(d), profile, { beep: true, ...opts });
+}
+
+export function encodeTestPage(d: TestPageDocument, opts: RenderOptions = {}): Uint8Array {
+  return renderDocument(testPageBlocks(d), d.profile, opts);
+}

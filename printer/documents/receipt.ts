@@ -1,0 +1,48 @@
+// The payment receipt, printed once the kiosk has a verified payment confirmation.
+import { z } from 'zod';
+import {
+  billNoSchema,
+  channelSchema,
+  decisionNoSchema,
+  deviceIdSchema,
+  fenSchema,
+  txnIdSchema,
+  unixSecondsSchema,
+} from '../../protocol/ids.ts';
+import { pair, rule, text, type Block } from '../layout.ts';
+import { formatFen, printTime } from './common.ts';
+
+export const receiptDocumentSchema = z.object({
+  billNo: billNoSchema,
+  decisionNo: decisionNoSchema.optional(),
+  amountFen: fenSchema,
+  channel: channelSchema,
+  txnId: txnIdSchema,
+  paidAt: unixSecondsSchema,
+  deviceId: deviceIdSchema,
+  copy: z.boolean().optional(),
+});
+export type ReceiptDocument = z.infer<typeof receiptDocumentSchema>;
+
+const CHANNEL = { alipay: '支付宝 Alipay', wechat: '微信支付 WeChat Pay' } as const;
+
+export function receiptBlocks(d: ReceiptDocument): Block[] {
+  const blocks: Block[] = [
+    text('缴款凭证', { align: 'center', bold: true, size: 2 }),
+    text('Payment Receipt', { align: 'center' }),
+  ];
+  if (d.copy) blocks.push(text('（补打 Reprint）', { align: 'center' }));
+  blocks.push(rule(), pair('缴款单号 Bill No.', d.billNo));
+  if (d.decisionNo) blocks.push(pair('决定书编号 Decision No.', d.decisionNo));
+  blocks.push(
+    pair('金额 Amount', formatFen(d.amountFen), { bold: true }),
+    pair('渠道 Channel', CHANNEL[d.channel]),
+    pair('交易号 Transaction', d.txnId),
+    pair('支付时间 Paid at', printTime(d.paidAt)),
+    pair('设备 Device', d.deviceId),
+    rule(),
+    text('已缴款，请妥善保管本凭证', { align: 'center' }),
+    text('Paid. Please keep this receipt.', { align: 'center' }),
+  );
+  return blocks;
+}

@@ -1,0 +1,111 @@
+// Document layout building blocks. A document is a list of blocks; renderDocument lays them out for a
+// profile's columns and encodes them. Bills, receipts and the test page are built from these, and so
+// can other documents (an officer's penalty notice, a staff shift report).
+import { Encoder, type Align } from './encoder.ts';
+import type { PrinterProfile } from './profiles.ts';
+import { columns as layColumns, labelValue, padColumns, textColumns, wrapColumns } from './width.ts';
+
+export type Block =
+  /** Wrapped text. `size` 2 is double width and height (half the columns). */
+  | { kind: 'text'; text: string; align?: Align; bold?: boolean; size?: 1 | 2; indent?: number }
+  /** A label on the left and its value right-aligned on the same line (or below when too long). */
+  | { kind: 'pair'; label: string; value: string; bold?: boolean; size?: 1 | 2 }
+  /** One table row; widths in columns, the cells are cut to fit. */
+  | { kind: 'row'; cells: string[]; widths: number[]; aligns?: Align[]; bold?: boolean }
+  /** A full-width line of a repeated character. */
+  | { kind: 'rule'; char?: string }
+  /** A QR code of ASCII data, centred. */
+  | { kind: 'qr'; data: string }
+  | { kind: 'feed'; lines: number }
+  | { kind: 'beep' };
+
+export const text = (t: string, o: Omit<Extract<Block, { kind: 'text' }>, 'kind' | 'text'> = {}): Block => ({
+  kind: 'text',
+  text: t,
+  ...o,
+});
+export const pair = (label: string, value: string, o: { bold?: boolean; size?: 1 | 2 } = {}): Block => ({
+  kind: 'pair',
+  label,
+  value,
+  ...o,
+});
+export const row = (cells: string[], widths: number[], aligns?: Align[], bold?: boolean): Block => ({
+  kind: 'row',
+  cells,
+  widths,
+  ...(aligns ? { aligns } : {}),
+  ...(bold ? { bold } : {}),
+});
+export const rule = (char = '-'): Block => ({ kind: 'rule', char });
+export const qr = (data: string): Block => ({ kind: 'qr', data });
+export const feed = (lines = 1): Block => ({ kind: 'feed', lines });
+export const beep = (): Block => ({ kind: 'beep' });
+
+export interface RenderOptions {
+  /** Cut (or feed out) at the end; default true. */
+  cut?: boolean;
+  /** Beep at the end, to tell a citizen the paper is ready; default false. */
+  beep?: boolean;
+}
+
+/** Lays out and encodes a document for a printer profile. */
+export function renderDocument(
+  blocks: readonly Block[],
+  profile: PrinterProfile,
+  opts: RenderOptions = {},
+): Uint8Array {
+  const e = new Encoder(profile).init();
+  layoutInto(e, blocks);
+  if (opts.cut ?? true) e.cut();
+  if (opts.beep) e.beep();
+  return e.bytes();
+}
+
+/** Appends the blocks to an encoder (for documents that add their own commands around them). */
+export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
+  const cols = e.profile.columns;
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'text': {
+        const size = b.size ?? 1;
+        const indent = b.indent ?? 0;
+        e.align(b.align ?? 'left')
+          .bold(b.bold ?? false)
+          .size(size);
+        for (const l of wrapColumns(b.text, Math.floor(cols / size) - indent)) e.line(' '.repeat(indent) + l);
+        e.size(1);
+        break;
+      }
+      case 'pair': {
+        const size = b.size ?? 1;
+        e.align('left')
+          .bold(b.bold ?? false)
+          .size(size);
+        for (const l of labelValue(b.label, b.value, Math.floor(cols / size))) e.line(l);
+        e.size(1);
+        break;
+      }
+      case 'row':
+        e.align('left').bold(b.bold ?? false);
+        e.line(layColumns(b.cells, b.widths, b.aligns));
+        break;
+      case 'rule':
+        e.align('left').bold(false);
+        e.line((b.char ?? '-').repeat(Math.floor(cols / textColumns(b.char ?? '-'))));
+        break;
+      case 'qr':
+        e.align('center').qr(b.data).line();
+        break;
+      case 'feed':
+        e.feed(b.lines);
+        break;
+      case 'beep':
+        e.beep();
+        break;
+    }
+  }
+  e.align('left').bold(false);
+}
+
+export { padColumns, textColumns, wrapColumns };

@@ -1,0 +1,329 @@
+// An interpreter for the ESC/POS the encoder emits: it draws text (with the bundled font), raster images
+// and QR codes onto a 1-bit page as wide as the paper, answers DLE EOT, and splits pages at each cut.
+// It parses a stream incrementally, so it can sit behind a socket and answer status as bytes arrive.
+import iconv from 'iconv-lite';
+import { Bitmap } from '../bitmap.ts';
+import { qrBitmap } from '../encoder.ts';
+import { CELL_H, CELL_W, drawText } from '../font.ts';
+
+/** Default line spacing: 30 dots (ESC 2), i.e. 24-dot characters plus 6 dots of leading. */
+const LINE_DOTS = 30;
+
+export interface Page {
+  bitmap: Bitmap;
+  /** Each printed text line, as decoded. */
+  lines: string[];
+  /** The text of each FS & ... FS . span, decoded from GB18030. */
+  kanjiSegments: string[];
+  /** The data of each native QR code printed. */
+  qrData: string[];
+  /** Commands seen that the interpreter does not know (first byte, hex), for diagnosis. */
+  unknown: string[];
+}
+
+export interface InterpreterHooks {
+  /** Reply byte to DLE EOT n. */
+  status(n: number): number;
+  /** Called when a page is finished (cut, or the end of the stream). */
+  page?(p: Page): void;
+  /** False while the paper is out: printing stops, bytes are still consumed. */
+  canPrint?(): boolean;
+  beep?(times: number): void;
+  reply?(bytes: Uint8Array): void;
+}
+
+type Style = { align: 0 | 1 | 2; bold: boolean; w: number; h: number };
+
+export class Interpreter {
+  private buf = new Uint8Array(0);
+  private rows: Uint8Array[] = [];
+  private y = 0;
+  private style: Style = { align: 0, bold: false, w: 1, h: 1 };
+  private kanji = false;
+  private lineText = '';
+  private kanjiBytes: number[] = [];
+  private qr = { size: 3, level: 'M' as 'L' | 'M' | 'Q' | 'H', data: '' };
+  private page: Omit<Page, 'bitmap'> = { lines: [], kanjiSegments: [], qrData: [], unknown: [] };
+  private dirty = false;
+
+  constructor(
+    readonly width: number,
+    private readonly hooks: InterpreterHooks,
+  ) {}
+
+  /** Feeds bytes; complete commands run now, a partial one waits for more. */
+  feed(data: Uint8Array): void {
+    const merged = new Uint8Array(this.buf.length + data.length);
+    merged.set(this.buf);
+    merged.set(data, this.buf.length);
+    let i = 0;
+    while (i < merged.length) {
+      const used = this.step(merged, i);
+      if (used === 0) break; // incomplete
+      i += used;
+    }
+    this.buf = merged.slice(i);
+  }
+
+  /** Ends the stream: a page with anything on it is delivered even without a cut. */
+  end(): void {
+    this.flushText();
+    if (this.dirty) this.finishPage();
+  }
+
+  private printing(): boolean {
+    return this.hooks.canPrint ? this.hooks.canPrint() : true;
+  }
+
+  /** Runs the command at b[i]; returns bytes used, 0 if it is not complete yet. */
+  private step(b: Uint8Array, i: number): number {
+    const c = b[i]!;
+    const need = (n: number): boolean => i + n <= b.length;
+    switch (c) {
+      case 0x0a:
+        this.flushText(true);
+        return 1;
+      case 0x0d:
+        return 1;
+      case 0x10: // DLE
+        if (!need(3)) return 0;
+        if (b[i + 1] === 0x04) {
+          this.hooks.reply?.(Uint8Array.of(this.hooks.status(b[i + 2]!)));
+          return 3;
+        }
+        return this.unknownCmd(b, i, 2);
+      case 0x1b: {
+        if (!need(2)) return 0;
+        const f = b[i + 1]!;
+        if (f === 0x40) {
+          this.flushText();
+          this.style = { align: 0, bold: false, w: 1, h: 1 };
+          this.kanji = false;
+          return 2;
+        }
+        if (!need(3)) return 0;
+        if (f === 0x61)
+          return this.flushThen(
+            () => (this.style.align = (b[i + 2]! % 48 > 2 ? 0 : b[i + 2]! % 48) as 0 | 1 | 2),
+            3,
+          );
+        if (f === 0x45) return this.setThen(() => (this.style.bold = (b[i + 2]! & 1) === 1), 3);
+        if (f === 0x64) {
+          this.flushText();
+          this.advance(b[i + 2]! * LINE_DOTS);
+          return 3;
+        }
+        if (f === 0x42) {
+          if (!need(4)) return 0;
+          this.hooks.beep?.(b[i + 2]!);
+          return 4;
+        }
+        if (f === 0x21) return this.setThen(() => undefined, 3);
+        return this.unknownCmd(b, i, 2);
+      }
+      case 0x1c: {
+        if (!need(2)) return 0;
+        const f = b[i + 1]!;
+        if (f === 0x26) {
+          this.kanji = true;
+          return 2;
+        }
+        if (f === 0x2e) {
+          this.endKanjiSegment();
+          this.kanji = false;
+          return 2;
+        }
+        return this.unknownCmd(b, i, 2);
+      }
+      case 0x1d: {
+        if (!need(2)) return 0;
+        const f = b[i + 1]!;
+        if (f === 0x21) {
+          if (!need(3)) return 0;
+          return this.setThen(() => {
+            this.style.w = (b[i + 2]! >> 4) + 1;
+            this.style.h = (b[i + 2]! & 0x0f) + 1;
+          }, 3);
+        }
+        if (f === 0x56) {
+          if (!need(3)) return 0;
+          const m = b[i + 2]!;
+          const n = m === 65 || m === 66 ? 4 : 3;
+          if (!need(n)) return 0;
+          this.flushText();
+          this.finishPage();
+          return n;
+        }
+        if (f === 0x76) {
+          if (!need(8)) return 0;
+          const x = b[i + 4]! | (b[i + 5]! << 8);
+          const y = b[i + 6]! | (b[i + 7]! << 8);
+          if (!need(8 + x * y)) return 0;
+          this.flushText();
+          this.drawBitmap(Bitmap.unpack(x, y, b.subarray(i + 8, i + 8 + x * y)));
+          return 8 + x * y;
+        }
+        if (f === 0x28) {
+          if (!need(5)) return 0;
+          const len = b[i + 3]! | (b[i + 4]! << 8);
+          if (!need(5 + len)) return 0;
+          if (b[i + 2] === 0x6b) this.qrCommand(b.subarray(i + 5, i + 5 + len));
+          else this.page.unknown.push(`1d28${b[i + 2]!.toString(16)}`);
+          return 5 + len;
+        }
+        return this.unknownCmd(b, i, 2);
+      }
+      default:
+        if (this.kanji && c >= 0x81) {
+          // GB18030: two bytes, or four when the second is a digit.
+          if (!need(2)) return 0;
+          const n = b[i + 1]! >= 0x30 && b[i + 1]! <= 0x39 ? 4 : 2;
+          if (!need(n)) return 0;
+          for (let k = 0; k < n; k++) this.kanjiBytes.push(b[i + k]!);
+          this.lineText += iconv.decode(Buffer.from(b.subarray(i, i + n)), 'gb18030');
+          return n;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+          if (this.kanji) this.kanjiBytes.push(c);
+          this.lineText += String.fromCharCode(c);
+          return 1;
+        }
+        if (c >= 0x80) {
+          // A code-page character outside Kanji mode: on a Chinese printer this is garbage.
+          this.lineText += '\uFFFD';
+          return 1;
+        }
+        return 1;
+    }
+  }
+
+  private unknownCmd(b: Uint8Array, i: number, n: number): number {
+    this.page.unknown.push(Buffer.from(b.subarray(i, i + n)).toString('hex'));
+    return n;
+  }
+
+  private flushThen(fn: () => void, n: number): number {
+    this.flushText();
+    fn();
+    return n;
+  }
+
+  /** Style changes apply from the next character; a line with mixed styles is drawn with the last. */
+  private setThen(fn: () => void, n: number): number {
+    fn();
+    return n;
+  }
+
+  private endKanjiSegment(): void {
+    if (this.kanjiBytes.length) {
+      this.page.kanjiSegments.push(iconv.decode(Buffer.from(this.kanjiBytes), 'gb18030'));
+      this.kanjiBytes = [];
+    }
+  }
+
+  private qrCommand(p: Uint8Array): void {
+    if (p[0] !== 49) return;
+    const fn = p[1];
+    if (fn === 67) this.qr.size = p[2]!;
+    else if (fn === 69) this.qr.level = (['L', 'M', 'Q', 'H'] as const)[p[2]! - 48] ?? 'M';
+    else if (fn === 80) this.qr.data = Buffer.from(p.subarray(3)).toString('latin1');
+    else if (fn === 81 && this.qr.data) {
+      this.flushText();
+      this.page.qrData.push(this.qr.data);
+      this.drawBitmap(qrBitmap(this.qr.data, this.qr.size, this.qr.level));
+    }
+  }
+
+  private ensure(h: number): void {
+    while (this.rows.length < h) this.rows.push(new Uint8Array(this.width));
+  }
+
+  private advance(dots: number): void {
+    this.y += dots;
+    this.dirty = true;
+  }
+
+  private xFor(w: number): number {
+    const free = Math.max(0, this.width - w);
+    return this.style.align === 1 ? Math.floor(free / 2) : this.style.align === 2 ? free : 0;
+  }
+
+  private drawBitmap(bm: Bitmap): void {
+    if (!this.printing()) return;
+    const x0 = this.xFor(bm.width);
+    this.ensure(this.y + bm.height);
+    for (let yy = 0; yy < bm.height; yy++) {
+      const row = this.rows[this.y + yy]!;
+      for (let xx = 0; xx < bm.width && x0 + xx < this.width; xx++)
+        if (bm.data[yy * bm.width + xx]) row[x0 + xx] = 1;
+    }
+    this.advance(bm.height);
+  }
+
+  /** Prints the buffered text line (LF also prints an empty line). */
+  private flushText(lf = false): void {
+    if (this.kanji) this.endKanjiSegment();
+    const text = this.lineText;
+    this.lineText = '';
+    if (!text && !lf) return;
+    if (!this.printing()) return;
+    const { w, h, bold } = this.style;
+    const lineH = CELL_H * h + (LINE_DOTS - CELL_H);
+    if (!text) {
+      this.advance(lineH);
+      return;
+    }
+    // Wrap at the paper edge as a printer does.
+    const chunks: string[] = [];
+    let cur = '';
+    let cw = 0;
+    for (const ch of text) {
+      const dw = (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;
+      if (cw + dw > this.width) {
+        chunks.push(cur);
+        cur = '';
+        cw = 0;
+      }
+      cur += ch;
+      cw += dw;
+    }
+    chunks.push(cur);
+    for (const chunk of chunks) {
+      this.page.lines.push(chunk);
+      let width = 0;
+      for (const ch of chunk) width += (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;
+      this.ensure(this.y + lineH);
+      const bm = new Bitmap(width, CELL_H * h);
+      drawText(bm, chunk, 0, 0, { bold, scaleW: w, scaleH: h });
+      const x0 = this.xFor(width);
+      for (let yy = 0; yy < bm.height; yy++) {
+        const row = this.rows[this.y + yy]!;
+        for (let xx = 0; xx < bm.width; xx++)
+          if (bm.data[yy * bm.width + xx]) row[Math.min(this.width - 1, x0 + xx)] = 1;
+      }
+      this.advance(lineH);
+    }
+  }
+
+  private finishPage(): void {
+    const height = Math.max(this.y, 1);
+    this.ensure(height);
+    const bm = new Bitmap(this.width, height);
+    for (let y = 0; y < height; y++) bm.data.set(this.rows[y]!, y * this.width);
+    const page: Page = { bitmap: bm, ...this.page };
+    this.rows = [];
+    this.y = 0;
+    this.dirty = false;
+    this.page = { lines: [], kanjiSegments: [], qrData: [], unknown: [] };
+    this.hooks.page?.(page);
+  }
+}
+
+/** Interprets a whole saved job; returns its pages. Status requests are answered "ok". */
+export function interpretBytes(bytes: Uint8Array, width = 576): Page[] {
+  const pages: Page[] = [];
+  const it = new Interpreter(width, { status: () => 0x12, page: (p) => pages.push(p) });
+  it.feed(bytes);
+  it.end();
+  return pages;
+}
