@@ -1,0 +1,100 @@
+// Asking the hub for more decision numbers: a signed POST (same scheme as push and pull) made when the
+// device runs low and is online. The request id is stored before sending and reused until an answer is
+// stored, so a lost answer costs nothing: the hub answers a repeat with the same block.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { writeTx } from '../../db/connection.ts';
+import { fail, ok, type Result } from '../../protocol/result.ts';
+import { signRequest, wireFailureSchema } from '../../protocol/sync.ts';
+import { unixSeconds } from '../../protocol/time.ts';
+import type { ErrorCode } from '../../protocol/errors.ts';
+import { messages } from '../../protocol/errors.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { addBlocks, decisionBlockSchema, LOW_WATER, numberStatus, type NumberStatus } from './numbers.ts';
+
+export const BLOCKS_PATH = '/v1/officer/blocks';
+const PENDING_KEY = 'pendingBlockRequest';
+
+const responseSchema = z.object({ blocks: z.array(decisionBlockSchema).max(100), hubTime: z.number().int() });
+
+export interface RefillOptions {
+  /** The hub's base URL (defaults to the kiosk's hub address). */
+  hubBase?: string;
+  fetch?: typeof fetch;
+  /** Ask even when not low (an operator topping up). */
+  force?: boolean;
+  lowWater?: number;
+  timeoutMs?: number;
+}
+
+export interface RefillReport {
+  asked: boolean;
+  added: number;
+  numbers: NumberStatus;
+}
+
+function pendingRequestId(kiosk: Kiosk): string {
+  const { db } = kiosk;
+  return writeTx(db, () => {
+    const row = db.prepare('SELECT value FROM officer_config WHERE key = ?').get(PENDING_KEY) as
+      { value: string } | undefined;
+    if (row) return row.value;
+    const id = randomUUID();
+    db.prepare("INSERT INTO officer_config (key, value, source, updated_at) VALUES (?, ?, 'device', ?)").run(
+      PENDING_KEY,
+      id,
+      kiosk.clock.now(),
+    );
+    return id;
+  });
+}
+
+/** Asks the hub for a block when numbers are low (or when forced); stores what comes back. */
+export async function refillNumbers(kiosk: Kiosk, opts: RefillOptions = {}): Promise<Result<RefillReport>> {
+  const { db } = kiosk;
+  const before = numberStatus(db, opts.lowWater ?? LOW_WATER);
+  if (!opts.force && !before.low) return ok({ asked: false, added: 0, numbers: before });
+  const base = (opts.hubBase ?? kiosk.settings.hubBase()).replace(/\/+$/, '');
+  const requestId = pendingRequestId(kiosk);
+  const body = JSON.stringify({ requestId, remaining: before.remaining });
+  const nonce = randomBytes(18).toString('base64url');
+  const headers = signRequest(
+    kiosk.identity.privateKey,
+    kiosk.identity.deviceId,
+    'POST',
+    BLOCKS_PATH,
+    unixSeconds(kiosk.clock),
+    nonce,
+    body,
+  );
+  let res: Response;
+  try {
+    res = await (opts.fetch ?? fetch)(`${base}${BLOCKS_PATH}`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+  } catch (e) {
+    return fail('HUB_UNREACHABLE', (e as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    return fail('HUB_UNREACHABLE', `answer ${res.status} is not JSON`);
+  }
+  if (!res.ok) {
+    const w = wireFailureSchema.safeParse(json);
+    const code = w.success && w.data.error.code in messages ? (w.data.error.code as ErrorCode) : 'UNEXPECTED';
+    return fail(code, w.success ? w.data.error.message : `hub answered ${res.status}`);
+  }
+  const p = responseSchema.safeParse(json);
+  if (!p.success) return fail('MALFORMED', `hub blocks answer: ${p.error.issues[0]?.message ?? ''}`);
+  const added = writeTx(db, () => {
+    const n = addBlocks(db, p.data.blocks, kiosk.clock.now());
+    db.prepare('DELETE FROM officer_config WHERE key = ? AND value = ?').run(PENDING_KEY, requestId);
+    return n;
+  });
+  return ok({ asked: true, added, numbers: numberStatus(db, opts.lowWater ?? LOW_WATER) });
+}
