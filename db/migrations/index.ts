@@ -1,6 +1,7 @@
 // Every migration of the kiosk database, in order. Ids are never reused or renumbered.
 import type { Migration } from '../migrate.ts';
 import { m001Core } from './001_core.ts';
+import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
 
@@ -8,6 +9,7 @@ export type { Migration };
 
 export const kioskMigrations: Migration[] = [
   m001Core,
+  m003Sync,
   m004Staff,
   m005Officer,
   // 002 printing, 003 sync, 004 staff, 005 officer

@@ -14,6 +14,10 @@ import { makeBillToken } from '../../protocol/tokens.ts';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 
+// Response bodies are read loosely in tests; the schemas are checked by the code under test.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
 export const STORAGES: ('pglite' | 'postgres')[] = process.env.DATABASE_URL
   ? ['pglite', 'postgres']
   : ['pglite'];
@@ -149,7 +153,7 @@ export class TestDevice {
     path: string,
     body = '',
     opts: Parameters<TestDevice['headers']>[3] = {},
-  ): Promise<{ status: number; json: any }> {
+  ): Promise<{ status: number; json: Json }> {
     const res = await fetch(base + path, {
       method,
       headers: this.headers(method, path, body, opts),
@@ -162,7 +166,7 @@ export class TestDevice {
     base: string,
     events: OutboxEvent[],
     opts: Parameters<TestDevice['headers']>[3] = {},
-  ): Promise<{ status: number; json: any }> {
+  ): Promise<{ status: number; json: Json }> {
     return this.request(base, 'POST', '/v1/sync/push', JSON.stringify({ events }), opts);
   }
 }
