@@ -11,7 +11,11 @@ export const BILL_VALIDITY_SECONDS = 4 * 3600;
 /** Longest token we accept at all: bounds the work done on hostile input. */
 const MAX_TOKEN_LENGTH = 512;
 const UINT_RE = /^(0|[1-9][0-9]{0,15})$/;
-const SIG_RE = /^[A-Za-z0-9_-]{86}$/;
+/** 86 base64url characters; the last one carries 2 bits of the 64 bytes and 4 unused bits, which must be
+ * zero so that one signature has one spelling (else 16 spellings of one token would all verify). */
+const SIG_RE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
+/** Times beyond 2^40 s (year 36812) are nonsense; the event log (unixSecondsSchema) refuses them too. */
+const MAX_TIME = 2 ** 40;
 
 export interface BillClaims {
   billNo: string;
@@ -64,7 +68,7 @@ function checkBillClaims(c: BillClaims): string | undefined {
   if (!DECISION_NO_RE.test(c.decisionNo)) return 'bad decision number';
   if (!DEVICE_ID_RE.test(c.deviceId)) return 'bad device id';
   if (!Number.isSafeInteger(c.amountFen) || c.amountFen < 0) return 'bad amount';
-  if (!Number.isSafeInteger(c.issuedAt) || c.issuedAt < 0) return 'bad issue time';
+  if (!Number.isSafeInteger(c.issuedAt) || c.issuedAt < 0 || c.expiresAt > MAX_TIME) return 'bad issue time';
   if (c.expiresAt !== c.issuedAt + BILL_VALIDITY_SECONDS) return 'expiry is not issue time + 4 hours';
   return undefined;
 }
@@ -74,7 +78,7 @@ function checkConfirmationClaims(c: ConfirmationClaims): string | undefined {
   if (!Number.isSafeInteger(c.amountFen) || c.amountFen < 0) return 'bad amount';
   if (c.channel !== 'alipay' && c.channel !== 'wechat') return 'bad channel';
   if (!TXN_ID_RE.test(c.txnId)) return 'bad transaction id';
-  if (!Number.isSafeInteger(c.paidAt) || c.paidAt < 0) return 'bad payment time';
+  if (!Number.isSafeInteger(c.paidAt) || c.paidAt < 0 || c.paidAt > MAX_TIME) return 'bad payment time';
   if (!KEY_ID_RE.test(c.keyId)) return 'bad key id';
   return undefined;
 }
@@ -104,7 +108,7 @@ export function parseBillToken(token: string): Result<Parsed<BillClaims>> {
   if (amountFen === undefined || issuedAt === undefined || expiresAt === undefined) {
     return fail('MALFORMED', 'amount and times must be whole numbers');
   }
-  if (!SIG_RE.test(sig!)) return fail('MALFORMED', 'signature is not 86 base64url characters');
+  if (!SIG_RE.test(sig!)) return fail('MALFORMED', 'signature is not 86 canonical base64url characters');
   const claims: BillClaims = {
     billNo: billNo!,
     decisionNo: decisionNo!,
@@ -126,7 +130,7 @@ export function parseConfirmationToken(token: string): Result<Parsed<Confirmatio
   const paidAt = uint(paid!);
   if (amountFen === undefined || paidAt === undefined)
     return fail('MALFORMED', 'amount and time must be whole numbers');
-  if (!SIG_RE.test(sig!)) return fail('MALFORMED', 'signature is not 86 base64url characters');
+  if (!SIG_RE.test(sig!)) return fail('MALFORMED', 'signature is not 86 canonical base64url characters');
   const claims = {
     billNo: billNo!,
     amountFen,
