@@ -9,7 +9,7 @@ import type { Fine } from '../protocol/fines.ts';
 import { maskPlate } from '../protocol/fines.ts';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { unixSeconds, type Clock } from '../protocol/time.ts';
-import { tokenFromBillUrl } from '../protocol/tokens.ts';
+import { parseConfirmationToken, tokenFromBillUrl } from '../protocol/tokens.ts';
 import type { StaffService } from './staff/staff.ts';
 import type { ShiftReport, ShiftService } from './shift/shift.ts';
 
@@ -294,7 +294,9 @@ export function createApi(deps: ApiDeps) {
 
   async function confirmPayment(raw: string, forBill?: string): Promise<Result<BillDto>> {
     const token = raw.trim();
-    if (forBill && token.startsWith('c1.') && token.split('.')[1] !== forBill) return fail('WRONG_BILL');
+    const parsed = parseConfirmationToken(token);
+    if (!parsed.ok) return parsed;
+    if (forBill && parsed.value.claims.billNo !== forBill) return fail('WRONG_BILL');
     const r = kiosk.confirm(token);
     if (!r.ok) return r;
     const b = kiosk.getBill(r.value.billNo);

@@ -123,18 +123,19 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
       let size = 0;
       let tooLarge = false;
       req.on('data', (c: Buffer) => {
+        if (tooLarge) return;
         size += c.length;
         if (size > MAX_BODY) {
+          // Answer at once and drop the rest of the body.
           tooLarge = true;
-          req.destroy();
+          res.setHeader('connection', 'close');
+          refuse(res, 413, 'TOO_LARGE', `over ${MAX_BODY} bytes`);
           return;
         }
         chunks.push(c);
       });
-      req.on('close', () => {
-        if (tooLarge && !res.headersSent) refuse(res, 413, 'TOO_LARGE', `over ${MAX_BODY} bytes`);
-      });
       req.on('end', () => {
+        if (tooLarge) return;
         let input: unknown;
         try {
           input = JSON.parse(Buffer.concat(chunks).toString('utf8'));

@@ -1,0 +1,122 @@
+// Wires the kiosk's services to the UI API and starts the loopback server: adapters from the kiosk core,
+// the print service and the sync engine to the small ports main/api.ts is written against.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail, ok, type Result } from '../../protocol/result.ts';
+import {
+  createApi,
+  type ApiConfig,
+  type KioskPort,
+  type PrintDoc,
+  type PrinterPort,
+  type PrinterState,
+  type SyncPort,
+} from '../api.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { startServer, type UiServer } from '../server.ts';
+import { createShiftService, type ShiftService } from '../shift/shift.ts';
+import { createStaffService, DEFAULT_COST, type PinCost, type StaffService } from '../staff/staff.ts';
+
+export const RENDERER_DIST = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'renderer',
+  'dist',
+);
+
+export function kioskPort(kiosk: Kiosk): KioskPort {
+  return {
+    deviceId: () => kiosk.identity.deviceId,
+    findByDecisionNo: (no) => kiosk.fines.findByDecisionNo(no),
+    findByPlate: (plate, vin6) => kiosk.fines.findByPlate(plate, vin6),
+    issueBill: (no) => kiosk.bills.issue(no),
+    getBill: (no) => {
+      // A bill past its 4 hours reads as expired even before the periodic sweep marks it.
+      kiosk.bills.expireDue();
+      return kiosk.bills.get(no);
+    },
+    voidBill: (no) => kiosk.bills.void(no, 'staff'),
+    confirm: (token) => {
+      const r = kiosk.payments.confirm(token);
+      return r.ok ? ok({ billNo: r.value.billNo }) : r;
+    },
+    billsSince: (t) => kiosk.bills.listSince(t),
+    paymentsSince: (t) => kiosk.payments.listSince(t),
+    enrollment: () => {
+      const hubBase = kiosk.settings.hubBase();
+      return { enrolled: kiosk.trust.list().length > 0, hubBase };
+    },
+  };
+}
+
+/** Sync status when no sync engine runs: offline, with the outbox events not yet pushed. */
+export function localSync(kiosk: Kiosk): SyncPort {
+  const q = kiosk.db.prepare('SELECT count(*) AS n FROM outbox WHERE pushed = 0');
+  return { status: () => ({ online: false, queued: (q.get() as { n: number }).n }) };
+}
+
+/** A printer kept in memory: for tests, and for a kiosk with no printer set up. */
+export class MemoryPrinter implements PrinterPort {
+  state: PrinterState = 'ok';
+  readonly jobs: PrintDoc[] = [];
+  async status(): Promise<PrinterState> {
+    return this.state;
+  }
+  async print(doc: PrintDoc): Promise<Result<{ jobId: string }>> {
+    if (this.state !== 'ok' && this.state !== 'near-end') return fail('PRINT_FAILED', this.state);
+    this.jobs.push(doc);
+    return ok({ jobId: `mem-${this.jobs.length}` });
+  }
+  describe(): string {
+    return 'memory://';
+  }
+}
+
+export interface UiOptions {
+  kiosk: Kiosk;
+  printer: PrinterPort;
+  sync?: SyncPort;
+  config?: Partial<ApiConfig>;
+  staticDir?: string;
+  port?: number;
+  pinCost?: PinCost;
+  onError?(method: string, err: unknown): void;
+}
+
+export interface Ui {
+  server: UiServer;
+  staff: StaffService;
+  shifts: ShiftService;
+  call: ReturnType<typeof createApi>['call'];
+  close(): Promise<void>;
+}
+
+export async function startUi(opts: UiOptions): Promise<Ui> {
+  const { kiosk } = opts;
+  const staff = createStaffService(kiosk.db, kiosk.clock, opts.pinCost ?? DEFAULT_COST);
+  const port = kioskPort(kiosk);
+  const shifts = createShiftService({
+    db: kiosk.db,
+    clock: kiosk.clock,
+    deviceId: kiosk.identity.deviceId,
+    source: { billsSince: port.billsSince, paymentsSince: port.paymentsSince },
+    appendEvent: (_db, type, payload, at) => kiosk.outbox.append(type, payload, at),
+  });
+  const api = createApi({
+    clock: kiosk.clock,
+    kiosk: port,
+    printer: opts.printer,
+    sync: opts.sync ?? localSync(kiosk),
+    staff,
+    shifts,
+    ...(opts.config ? { config: opts.config } : {}),
+  });
+  const server = await startServer({
+    call: api.call,
+    staticDir: opts.staticDir ?? RENDERER_DIST,
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
+  return { server, staff, shifts, call: api.call, close: () => server.close() };
+}
