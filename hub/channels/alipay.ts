@@ -171,7 +171,7 @@ export class AlipayAdapter implements ChannelAdapter {
         // Absolute expiry, so the code cannot be paid after the bill is dead.
         time_expire: shanghaiTimestamp(input.expiresAt),
       },
-      { notify_url: this.notifyUrl },
+      { notify_url: input.notifyUrl ?? this.notifyUrl },
     );
     if (!r.ok) return r;
     const p = precreateResponse.safeParse(r.value);

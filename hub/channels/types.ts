@@ -10,6 +10,8 @@ export interface CreateOrderInput {
   subject: string;
   /** Unix seconds; the channel order must expire no later than the bill. */
   expiresAt: number;
+  /** Where the channel sends notifications, when not the adapter's configured one. */
+  notifyUrl?: string;
 }
 
 export interface CreatedOrder {

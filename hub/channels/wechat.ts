@@ -259,7 +259,7 @@ export class WechatAdapter implements ChannelAdapter {
       description: input.subject.slice(0, 40),
       out_trade_no: input.outTradeNo,
       time_expire: rfc3339Shanghai(input.expiresAt),
-      notify_url: this.notifyUrl,
+      notify_url: input.notifyUrl ?? this.notifyUrl,
       amount: { total: input.amountFen, currency: 'CNY' },
     });
     if (!r.ok) return r;

@@ -1,6 +1,7 @@
 // Hub migrations, applied in id order and recorded in the hub_migrations ledger. Append new ones; never
 // edit one that has shipped.
 import { sql as core } from './001_core.ts';
+import { sql as pay } from './002_pay.ts';
 import { sql as officer } from '../officer/migration.ts';
 
 export interface HubMigration {
@@ -12,6 +13,7 @@ export interface HubMigration {
 
 export const hubMigrations: HubMigration[] = [
   { id: 1, name: '001_core', sql: core },
+  { id: 2, name: '002_pay', sql: pay },
   { id: 3, name: '003_officer', sql: officer },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },
 ];

@@ -1,0 +1,123 @@
+// The pay page's HTML: mobile-first, Chinese with English beneath, no scripts beyond a small status
+// poll. Every value put into the page is escaped.
+import QRCode from 'qrcode';
+import type { Channel } from '../../protocol/ids.ts';
+import { formatFen } from '../../protocol/money.ts';
+import { shanghaiDateTime } from '../../protocol/time.ts';
+import type { Failure } from '../../protocol/result.ts';
+import type { PayBill } from './service.ts';
+
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const CHANNEL_NAME: Record<Channel, { zh: string; en: string }> = {
+  alipay: { zh: '支付宝', en: 'Alipay' },
+  wechat: { zh: '微信支付', en: 'WeChat Pay' },
+};
+
+const STYLE = `*{box-sizing:border-box}body{font-family:system-ui,-apple-system,"PingFang SC","Noto Sans SC",sans-serif;margin:0;padding:1rem;max-width:30rem;margin-inline:auto;color:#1a1a1a;line-height:1.5}
+h1{font-size:1.4rem;margin:.5rem 0}.en{color:#555;font-size:.9rem;display:block}.amount{font-size:2.2rem;font-weight:700;margin:.5rem 0}
+.card{border:1px solid #ddd;border-radius:.75rem;padding:1rem;margin:1rem 0}.btn{display:block;text-align:center;padding:1rem;border-radius:.6rem;margin:.75rem 0;font-size:1.1rem;text-decoration:none;color:#fff}
+.alipay{background:#1677ff}.wechat{background:#07c160}.warn{border-color:#d4380d;background:#fff2e8}.ok{border-color:#389e0d;background:#f6ffed}
+.qr svg{width:100%;max-width:18rem;height:auto;display:block;margin:0 auto}.token{font-family:ui-monospace,monospace;font-size:.75rem;word-break:break-all;background:#f5f5f5;padding:.5rem;border-radius:.4rem}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0}dt{color:#555}dd{margin:0}`;
+
+function layout(title: string, body: string, extraHead = ''): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style>${STYLE}</style>${extraHead}</head><body>${body}</body></html>`;
+}
+
+function billCard(bill: PayBill): string {
+  return `<div class="card"><dl>
+<dt>缴款单号<span class="en">Bill</span></dt><dd>${esc(bill.billNo)}</dd>
+<dt>决定书编号<span class="en">Decision</span></dt><dd>${esc(bill.decisionNo)}</dd>
+<dt>有效期至<span class="en">Valid until</span></dt><dd>${esc(shanghaiDateTime(bill.expiresAt))}</dd>
+</dl><div class="amount" data-amount-fen="${bill.amountFen}">${esc(formatFen(bill.amountFen))}</div></div>`;
+}
+
+async function qrSvg(text: string): Promise<string> {
+  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+}
+
+/** Polls the bill's status and reloads when it changes, so the payer lands on the result. */
+function poll(token: string): string {
+  return `<script>(function(){var u=${JSON.stringify(`/p/${token}/status`)};function t(){fetch(u,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status&&j.status!=='open'){location.replace(${JSON.stringify(`/p/${token}`)})}else{setTimeout(t,2000)}}).catch(function(){setTimeout(t,4000)})}setTimeout(t,2000)})();</script>`;
+}
+
+export function choosePage(bill: PayBill, token: string, channels: Channel[]): string {
+  const buttons = channels
+    .map(
+      (c) =>
+        `<a class="btn ${c}" data-channel="${c}" href="/p/${esc(token)}?channel=${c}">${CHANNEL_NAME[c].zh}<span class="en" style="color:#fff">${CHANNEL_NAME[c].en}</span></a>`,
+    )
+    .join('');
+  return layout(
+    '缴纳交通罚款 Pay a traffic fine',
+    `<h1>缴纳交通罚款<span class="en">Pay a traffic fine</span></h1>${billCard(bill)}
+<p>请选择支付方式。<span class="en">Choose how to pay.</span></p>${buttons}`,
+  );
+}
+
+export async function orderPage(
+  bill: PayBill,
+  token: string,
+  channel: Channel,
+  payUrl: string,
+  outTradeNo: string,
+): Promise<string> {
+  const name = CHANNEL_NAME[channel];
+  // Alipay's code opens as a link inside Alipay: go there once; coming back shows this page, which
+  // polls until the payment lands. WeChat's code_url is only recognised as a QR code.
+  const autoOpen =
+    channel === 'alipay' && /^https?:/.test(payUrl)
+      ? `<script>(function(){var k=${JSON.stringify(`fk-open-${outTradeNo}`)};try{if(sessionStorage.getItem(k))return;sessionStorage.setItem(k,'1')}catch(e){}location.href=${JSON.stringify(payUrl)}})();</script>`
+      : '';
+  const hint =
+    channel === 'wechat'
+      ? '<p>长按二维码识别付款，或在另一台设备上用微信扫码。<span class="en">Long-press the code to pay, or scan it with WeChat on another device.</span></p>'
+      : '<p>点击下方按钮在支付宝中付款。<span class="en">Tap the button to pay in Alipay.</span></p>';
+  return layout(
+    `${name.zh} ${name.en}`,
+    `<h1>${name.zh}<span class="en">${name.en}</span></h1>${billCard(bill)}${hint}
+<div class="qr">${await qrSvg(payUrl)}</div>
+<a class="btn ${channel}" id="pay" data-pay-url="${esc(payUrl)}" href="${esc(payUrl)}">去付款<span class="en" style="color:#fff">Pay now</span></a>
+<p>付款完成后本页会显示缴费凭证。<span class="en">When you have paid, this page shows your payment confirmation.</span></p>${poll(token)}${autoOpen}`,
+  );
+}
+
+export async function paidPage(bill: PayBill, confirmation: string | undefined): Promise<string> {
+  const proof = confirmation
+    ? `<p>如自助机尚未打印回执，请向其扫码口出示此二维码。<span class="en">If the kiosk has not printed your receipt, show it this code.</span></p>
+<div class="qr" id="confirmation-qr">${await qrSvg(confirmation)}</div><p class="token" id="confirmation" data-token="${esc(confirmation)}">${esc(confirmation)}</p>`
+    : '';
+  return layout(
+    '已缴纳 Paid',
+    `<div class="card ok"><h1>缴款成功<span class="en">Paid</span></h1><p>该缴款单已缴纳，无需再次付款。<span class="en">This bill is paid; do not pay it again.</span></p></div>${billCard(bill)}${proof}`,
+  );
+}
+
+export function expiredPage(bill: PayBill): string {
+  return layout(
+    '缴款单已过期 Bill expired',
+    `<div class="card warn" id="expired"><h1>缴款单已过期<span class="en">This bill has expired</span></h1>
+<p>缴款单二维码有效期为4小时。请在自助机或窗口重新打印缴款单后再付款，罚款本身仍未缴纳。<span class="en">A bill's code is valid for 4 hours. Print a new bill at a kiosk or counter and pay that one; the fine is still unpaid.</span></p></div>${billCard(bill)}`,
+  );
+}
+
+export function voidedPage(bill: PayBill): string {
+  return layout(
+    '缴款单已作废 Bill voided',
+    `<div class="card warn" id="voided"><h1>缴款单已作废<span class="en">This bill has been voided</span></h1>
+<p>该缴款单已被新的缴款单替代或被工作人员作废。请使用最新打印的缴款单，或到窗口咨询。<span class="en">It was replaced by a newer bill or voided by staff. Use the newest bill, or ask at the counter.</span></p></div>${billCard(bill)}`,
+  );
+}
+
+export function errorPage(f: Failure): string {
+  return layout(
+    '无法付款 Cannot pay',
+    `<div class="card warn" id="error" data-code="${esc(f.code)}"><h1>无法付款<span class="en">This code cannot be paid</span></h1>
+<p>${esc(f.messageZh)}<span class="en">${esc(f.message)}</span></p>
+<p>请确认扫描的是缴款单上的二维码，或到窗口咨询。<span class="en">Check that you scanned the code on the bill, or ask at the counter.</span></p></div>`,
+  );
+}

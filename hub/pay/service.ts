@@ -1,0 +1,413 @@
+// The pay service behind the bill's QR: checks the bill, opens (or reuses) the channel order that
+// expires with the bill, settles verified notifications and scheduled queries through the hub's
+// payments.settle, and flags money that cannot be kept for refund. Everything lives in the database,
+// so any hub process can take any request.
+import { randomInt } from 'node:crypto';
+import type { Channel } from '../../protocol/ids.ts';
+import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
+import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
+import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channels/types.ts';
+
+/** The part of the hub's service this area uses (hub/service.ts provides it). */
+export interface PayHub {
+  clock?: Clock;
+  db: {
+    query<R = Record<string, unknown>>(
+      sql: string,
+      params?: unknown[],
+    ): Promise<{ rows: R[]; rowCount: number }>;
+  };
+  bills: {
+    ensureKnown(claims: BillClaims, token: string): Promise<Result<PayBill>>;
+    get(billNo: string): Promise<PayBill | undefined>;
+  };
+  payments: {
+    settle(input: {
+      billNo: string;
+      amountFen: number;
+      channel: Channel;
+      txnId: string;
+      paidAt: number;
+    }): Promise<Result<{ status: 'settled' | 'duplicate' | 'refund'; token?: string }>>;
+    forBill(
+      billNo: string,
+    ): Promise<{ channel: string; txnId: string; status: string; token: string | null }[]>;
+  };
+}
+
+export interface PayBill {
+  billNo: string;
+  deviceId: string;
+  decisionNo: string;
+  amountFen: number;
+  issuedAt: number;
+  expiresAt: number;
+  status: 'open' | 'paid' | 'voided';
+}
+
+export interface PayServiceOptions {
+  hub: PayHub;
+  channels: Partial<Record<Channel, ChannelAdapter>>;
+  clock?: Clock;
+  /** How often one open order is queried at most, seconds. */
+  queryEverySeconds?: number;
+  /** A bill with less time left than this gets no new order: the payer could not finish in time. */
+  minRemainingSeconds?: number;
+  log?: (msg: string, data?: Record<string, unknown>) => void;
+}
+
+export type OpenOutcome =
+  | { kind: 'choose'; bill: PayBill; channels: Channel[] }
+  | { kind: 'order'; bill: PayBill; channel: Channel; payUrl: string; outTradeNo: string; reused: boolean }
+  | { kind: 'paid'; bill: PayBill; confirmation?: string }
+  | { kind: 'expired'; bill: PayBill }
+  | { kind: 'voided'; bill: PayBill };
+
+export type SettleOutcome = 'settled' | 'duplicate' | 'refund' | 'ignored';
+
+export interface OrderRow {
+  out_trade_no: string;
+  bill_no: string;
+  channel: Channel;
+  amount_fen: number;
+  expires_at: number;
+  pay_url: string | null;
+  status: 'open' | 'paid' | 'closed' | 'refund' | 'failed';
+  txn_id: string | null;
+  created_at: number;
+  url_at: number;
+  checked_at: number;
+}
+
+/** Channel codes live about 2 hours; one older than this is fetched again for the same out_trade_no. */
+const URL_FRESH_S = 90 * 60;
+const SUFFIX_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+
+/** billNo + "-" + channel letter + 4 random characters, at most 32 (WeChat's limit). */
+export function makeOutTradeNo(billNo: string, channel: Channel): string {
+  let s = '';
+  for (let i = 0; i < 4; i++) s += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  return `${billNo.slice(0, 26)}-${channel === 'alipay' ? 'A' : 'W'}${s}`;
+}
+
+export function subjectFor(bill: PayBill): string {
+  return `交通违法罚款 缴款单${bill.billNo}`;
+}
+
+export type PayService = ReturnType<typeof createPayService>;
+
+export function createPayService(opts: PayServiceOptions) {
+  const { hub } = opts;
+  const clock = opts.clock ?? systemClock;
+  const every = opts.queryEverySeconds ?? 60;
+  const minRemaining = opts.minRemainingSeconds ?? 60;
+  const log = opts.log ?? (() => undefined);
+  const nowS = (): number => unixSeconds(clock);
+  const configured = (Object.keys(opts.channels) as Channel[]).filter((c) => opts.channels[c]).sort();
+
+  async function confirmationFor(billNo: string): Promise<string | undefined> {
+    const ps = await hub.payments.forBill(billNo);
+    return ps.find((p) => p.status === 'settled' && p.token)?.token ?? undefined;
+  }
+
+  async function openOrderRow(billNo: string, channel: Channel): Promise<OrderRow | undefined> {
+    const r = await hub.db.query<OrderRow>(
+      "SELECT * FROM pay_orders WHERE bill_no = $1 AND channel = $2 AND status = 'open'",
+      [billNo, channel],
+    );
+    return r.rows[0];
+  }
+
+  async function fetchPayUrl(
+    adapter: ChannelAdapter,
+    bill: PayBill,
+    outTradeNo: string,
+    notifyUrl: string | undefined,
+  ): Promise<Result<string>> {
+    const r = await adapter.createOrder({
+      outTradeNo,
+      amountFen: bill.amountFen,
+      subject: subjectFor(bill),
+      // Never later than the bill: an expired bill must not be payable.
+      expiresAt: bill.expiresAt,
+      ...(notifyUrl ? { notifyUrl } : {}),
+    });
+    if (!r.ok) return r;
+    await hub.db.query('UPDATE pay_orders SET pay_url = $2, url_at = $3 WHERE out_trade_no = $1', [
+      outTradeNo,
+      r.value.payUrl,
+      nowS(),
+    ]);
+    return ok(r.value.payUrl);
+  }
+
+  /** The bill's open order on this channel, made once however often and however concurrently it is scanned. */
+  async function orderFor(
+    bill: PayBill,
+    channel: Channel,
+    notifyBase: string | undefined,
+  ): Promise<Result<{ payUrl: string; outTradeNo: string; reused: boolean }>> {
+    const adapter = opts.channels[channel];
+    if (!adapter) return fail('MALFORMED', `channel ${channel} is not configured`);
+    const notifyUrl = notifyBase ? `${notifyBase.replace(/\/+$/, '')}/notify/${channel}` : undefined;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const existing = await openOrderRow(bill.billNo, channel);
+      if (existing) {
+        if (existing.pay_url && nowS() - Number(existing.url_at) < URL_FRESH_S) {
+          return ok({ payUrl: existing.pay_url, outTradeNo: existing.out_trade_no, reused: true });
+        }
+        if (existing.pay_url || nowS() - Number(existing.created_at) > 15) {
+          // Stale code (or a creator that died): ask again for the same out_trade_no.
+          const u = await fetchPayUrl(adapter, bill, existing.out_trade_no, notifyUrl);
+          if (!u.ok) return u;
+          return ok({ payUrl: u.value, outTradeNo: existing.out_trade_no, reused: true });
+        }
+        // Another request is creating it right now.
+        await new Promise((r) => setTimeout(r, 75));
+        continue;
+      }
+      const outTradeNo = makeOutTradeNo(bill.billNo, channel);
+      const ins = await hub.db.query(
+        `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        [outTradeNo, bill.billNo, channel, bill.amountFen, bill.expiresAt, nowS()],
+      );
+      if (ins.rowCount === 0) continue;
+      const u = await fetchPayUrl(adapter, bill, outTradeNo, notifyUrl);
+      if (!u.ok) {
+        await hub.db.query("UPDATE pay_orders SET status = 'failed' WHERE out_trade_no = $1", [outTradeNo]);
+        return u;
+      }
+      return ok({ payUrl: u.value, outTradeNo, reused: false });
+    }
+    return fail('CHANNEL_ERROR', 'the order is still being created; try again');
+  }
+
+  /** GET /p/{token}: the whole decision of what the payer sees. */
+  async function open(
+    token: string,
+    channel: Channel | undefined,
+    notifyBase?: string,
+  ): Promise<Result<OpenOutcome>> {
+    const parsed = parseBillToken(token);
+    if (!parsed.ok) return parsed;
+    const known = await hub.bills.ensureKnown(parsed.value.claims, token);
+    if (!known.ok) return known;
+    const bill = known.value;
+    if (bill.status === 'paid') {
+      const confirmation = await confirmationFor(bill.billNo);
+      return ok({ kind: 'paid', bill, ...(confirmation ? { confirmation } : {}) });
+    }
+    if (bill.status === 'voided') return ok({ kind: 'voided', bill });
+    if (nowS() + minRemaining >= bill.expiresAt) return ok({ kind: 'expired', bill });
+    if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured });
+    const o = await orderFor(bill, channel, notifyBase);
+    if (!o.ok) return o;
+    return ok({ kind: 'order', bill, channel, ...o.value });
+  }
+
+  /** For the waiting page's poll: open, paid, voided or expired. */
+  async function status(token: string): Promise<Result<{ status: string; confirmation?: string }>> {
+    const parsed = parseBillToken(token);
+    if (!parsed.ok) return parsed;
+    const bill = await hub.bills.get(parsed.value.claims.billNo);
+    if (!bill || bill.deviceId !== parsed.value.claims.deviceId) return fail('BILL_NOT_FOUND');
+    if (bill.status === 'paid') {
+      const confirmation = await confirmationFor(bill.billNo);
+      return ok({ status: 'paid', ...(confirmation ? { confirmation } : {}) });
+    }
+    if (bill.status === 'voided') return ok({ status: 'voided' });
+    return ok({ status: nowS() >= bill.expiresAt ? 'expired' : 'open' });
+  }
+
+  async function flagRefund(order: OrderRow, p: ChannelPayment, reason: string): Promise<void> {
+    await hub.db.query(
+      `INSERT INTO pay_refunds (channel, txn_id, bill_no, out_trade_no, amount_fen, reason, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [order.channel, p.txnId, order.bill_no, order.out_trade_no, p.amountFen, reason, nowS()],
+    );
+    await hub.db.query(
+      "UPDATE pay_orders SET status = 'refund', txn_id = $2, settled_at = $3 WHERE out_trade_no = $1 AND status <> 'refund'",
+      [order.out_trade_no, p.txnId, nowS()],
+    );
+    log('payment flagged for refund', { billNo: order.bill_no, channel: order.channel, reason });
+  }
+
+  /** Closes the bill's other open orders once it is paid, so nobody pays it twice by accident. */
+  async function closeOthers(billNo: string, except: string): Promise<void> {
+    const r = await hub.db.query<OrderRow>(
+      "SELECT * FROM pay_orders WHERE bill_no = $1 AND status = 'open' AND out_trade_no <> $2",
+      [billNo, except],
+    );
+    for (const o of r.rows) {
+      const c = await opts.channels[o.channel]?.close(o.out_trade_no);
+      if (c?.ok) {
+        await hub.db.query(
+          "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
+          [o.out_trade_no],
+        );
+      }
+    }
+  }
+
+  /** A verified, paid channel payment (from a notification or a query) against our order. */
+  async function settlePayment(
+    channel: Channel,
+    p: ChannelPayment,
+    source: 'notify' | 'query',
+  ): Promise<Result<SettleOutcome>> {
+    const r = await hub.db.query<OrderRow>(
+      'SELECT * FROM pay_orders WHERE out_trade_no = $1 AND channel = $2',
+      [p.outTradeNo, channel],
+    );
+    const order = r.rows[0];
+    if (!order) return fail('NOT_FOUND', `no ${channel} order ${p.outTradeNo}`);
+    if (Number(order.amount_fen) !== p.amountFen) {
+      return fail('AMOUNT_MISMATCH', `order ${order.amount_fen} fen, channel says ${p.amountFen}`);
+    }
+    const s = await hub.payments.settle({
+      billNo: order.bill_no,
+      amountFen: p.amountFen,
+      channel,
+      txnId: p.txnId,
+      paidAt: p.paidAt,
+    });
+    let outcome: SettleOutcome;
+    if (s.ok) {
+      outcome = s.value.status;
+      if (outcome === 'refund') await flagRefund(order, p, 'bill already paid by another transaction');
+      else {
+        await hub.db.query(
+          "UPDATE pay_orders SET status = 'paid', txn_id = $2, settled_at = $3 WHERE out_trade_no = $1 AND status IN ('open', 'closed')",
+          [order.out_trade_no, p.txnId, nowS()],
+        );
+      }
+    } else if (['BILL_VOIDED', 'PAID_AFTER_EXPIRY', 'BILL_NOT_FOUND'].includes(s.error.code)) {
+      // The channel has the money but the bill cannot take it: keep the record, pay it back.
+      outcome = 'refund';
+      await flagRefund(order, p, s.error.code);
+    } else {
+      return s;
+    }
+    await hub.db.query(
+      `INSERT INTO pay_notifications (channel, out_trade_no, txn_id, amount_fen, source, outcome, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [channel, p.outTradeNo, p.txnId, p.amountFen, source, outcome, nowS()],
+    );
+    if (outcome === 'settled') await closeOthers(order.bill_no, order.out_trade_no);
+    return ok(outcome);
+  }
+
+  /** POST /notify/{channel}: verify, then settle; the answer tells the channel whether to retry. */
+  async function notify(
+    channel: Channel,
+    raw: RawNotification,
+  ): Promise<{ ack: { status: number; contentType: string; body: string }; result: Result<SettleOutcome> }> {
+    const adapter = opts.channels[channel];
+    if (!adapter) {
+      return {
+        ack: { status: 404, contentType: 'text/plain', body: 'not configured' },
+        result: fail('NOT_FOUND', channel),
+      };
+    }
+    const v = adapter.verifyNotification(raw);
+    if (!v.ok) {
+      log('notification refused', { channel, code: v.error.code });
+      return { ack: adapter.ack(false, v.error.code), result: v };
+    }
+    if (v.value.status !== 'paid') return { ack: adapter.ack(true), result: ok('ignored') };
+    const s = await settlePayment(channel, v.value, 'notify');
+    if (!s.ok) log('notification not settled', { channel, code: s.error.code });
+    return { ack: adapter.ack(s.ok, s.ok ? undefined : s.error.code), result: s };
+  }
+
+  /**
+   * The scheduled query: channels stop notifying after about a day, and notifications get lost.
+   * Claims due open orders with SKIP LOCKED (several hub processes may run it), asks the channel,
+   * settles what is paid and closes what has expired.
+   */
+  async function sweep(
+    limit = 200,
+  ): Promise<{ checked: number; settled: number; closed: number; errors: Failure[] }> {
+    const now = nowS();
+    const due = await hub.db.query<OrderRow>(
+      `UPDATE pay_orders SET checked_at = $1 WHERE out_trade_no IN (
+         SELECT out_trade_no FROM pay_orders WHERE status = 'open' AND checked_at <= $2
+         ORDER BY checked_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [now, now - every, limit],
+    );
+    const out = { checked: 0, settled: 0, closed: 0, errors: [] as Failure[] };
+    for (const o of due.rows) {
+      const adapter = opts.channels[o.channel];
+      if (!adapter) continue;
+      out.checked++;
+      const q = await adapter.query(o.out_trade_no);
+      if (!q.ok) {
+        out.errors.push(q.error);
+        continue;
+      }
+      if (q.value.status === 'paid') {
+        const s = await settlePayment(o.channel, q.value, 'query');
+        if (s.ok) out.settled++;
+        else out.errors.push(s.error);
+        continue;
+      }
+      if (now >= Number(o.expires_at)) {
+        // Expired with the bill: make sure the channel will not take money for it any more.
+        if (q.value.status === 'open' || q.value.status === 'failed') {
+          const c = await adapter.close(o.out_trade_no);
+          if (!c.ok) {
+            out.errors.push(c.error);
+            continue;
+          }
+        }
+        await hub.db.query(
+          "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
+          [o.out_trade_no],
+        );
+        out.closed++;
+      }
+    }
+    return out;
+  }
+
+  async function refunds(): Promise<
+    {
+      channel: string;
+      txnId: string;
+      billNo: string;
+      outTradeNo: string;
+      amountFen: number;
+      reason: string;
+    }[]
+  > {
+    const r = await hub.db.query<{
+      channel: string;
+      txn_id: string;
+      bill_no: string;
+      out_trade_no: string;
+      amount_fen: number;
+      reason: string;
+    }>('SELECT * FROM pay_refunds WHERE resolved_at IS NULL ORDER BY created_at, txn_id');
+    return r.rows.map((x) => ({
+      channel: x.channel,
+      txnId: x.txn_id,
+      billNo: x.bill_no,
+      outTradeNo: x.out_trade_no,
+      amountFen: Number(x.amount_fen),
+      reason: x.reason,
+    }));
+  }
+
+  async function orders(billNo: string): Promise<OrderRow[]> {
+    const r = await hub.db.query<OrderRow>(
+      'SELECT * FROM pay_orders WHERE bill_no = $1 ORDER BY created_at, out_trade_no',
+      [billNo],
+    );
+    return r.rows;
+  }
+
+  return { open, status, notify, settlePayment, sweep, refunds, orders, channels: configured, clock };
+}
