@@ -91,8 +91,9 @@ export class Printer {
    * Prints one job. Refused (nothing sent) when the printer is not healthy before; failed when the
    * link breaks during it or the status after it is not healthy. ok only when it finished healthy.
    */
-  print(bytes: Uint8Array): Promise<Result<JobReport>> {
+  print(bytes: Uint8Array, onStart?: () => void): Promise<Result<JobReport>> {
     return this.exclusive(async () => {
+      onStart?.();
       const started = Date.now();
       const t = this.makeTransport();
       let stage: 'before' | 'during' | 'after' = 'before';

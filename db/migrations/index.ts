@@ -1,6 +1,7 @@
 // Every migration of the kiosk database, in order. Ids are never reused or renumbered.
 import type { Migration } from '../migrate.ts';
 import { m001Core } from './001_core.ts';
+import { m002Printing } from './002_printing.ts';
 import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
@@ -9,6 +10,7 @@ export type { Migration };
 
 export const kioskMigrations: Migration[] = [
   m001Core,
+  m002Printing,
   m003Sync,
   m004Staff,
   m005Officer,

@@ -1,0 +1,213 @@
+// The virtual printer: listens like a network printer (raw TCP), answers DLE EOT from a switchable state,
+// and renders every page it prints to a PNG in a folder. Faults are switched while it runs through a
+// small HTTP control endpoint (GET/POST /state) and/or a JSON control file that it watches.
+import { mkdirSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import { encodeStatus } from '../status.ts';
+import { Interpreter, type Page } from './interpreter.ts';
+import { bitmapToPng } from './png.ts';
+
+export const virtualStateSchema = z
+  .object({
+    paperEnd: z.boolean(),
+    coverOpen: z.boolean(),
+    offline: z.boolean(),
+    nearEnd: z.boolean(),
+    cutterError: z.boolean(),
+    /** Accepts connections but never answers (a hung printer). */
+    silent: z.boolean(),
+    /** Runs out of paper after this many more bytes of print data (a fault in the middle of a job). */
+    paperEndAfterBytes: z.number().int().nonnegative().nullable(),
+  })
+  .partial();
+export type VirtualState = Required<z.infer<typeof virtualStateSchema>>;
+
+export interface PrintedPage extends Page {
+  /** The PNG written for it. */
+  file: string;
+  /** The connection (job) it came from, counting from 1. */
+  job: number;
+}
+
+export interface VirtualPrinterOptions {
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  outDir: string;
+  /** Paper width in dots: 576 (80 mm, default) or 384 (58 mm). */
+  dots?: number;
+  /** HTTP control port; undefined: none, 0: a free one. */
+  controlPort?: number;
+  /** A JSON file with a partial VirtualState, re-read when it changes. */
+  controlFile?: string;
+  /** Also save each job's raw bytes next to its PNG (job-N.bin). */
+  saveBytes?: boolean;
+}
+
+export interface VirtualPrinter {
+  port: number;
+  url: string;
+  controlPort?: number;
+  controlUrl?: string;
+  state: VirtualState;
+  set(s: Partial<VirtualState>): void;
+  pages: PrintedPage[];
+  /** Resolves when at least n pages have been printed. */
+  waitForPages(n: number, timeoutMs?: number): Promise<PrintedPage[]>;
+  close(): Promise<void>;
+}
+
+export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<VirtualPrinter> {
+  mkdirSync(opts.outDir, { recursive: true });
+  const dots = opts.dots ?? 576;
+  const host = opts.host ?? '127.0.0.1';
+  const state: VirtualState = {
+    paperEnd: false,
+    coverOpen: false,
+    offline: false,
+    nearEnd: false,
+    cutterError: false,
+    silent: false,
+    paperEndAfterBytes: null,
+  };
+  const pages: PrintedPage[] = [];
+  const waiters = new Set<() => void>();
+  const sockets = new Set<net.Socket>();
+  let jobs = 0;
+
+  const set = (s: Partial<VirtualState>): void => {
+    Object.assign(state, virtualStateSchema.parse(s));
+  };
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const job = ++jobs;
+    const received: Buffer[] = [];
+    const it = new Interpreter(dots, {
+      status: (n) => {
+        const s = encodeStatus(state);
+        return n === 1 ? s.printer : n === 2 ? s.offline : n === 3 ? s.error : s.paper;
+      },
+      reply: (b) => {
+        if (!socket.destroyed) socket.write(b);
+      },
+      canPrint: () => !(state.paperEnd || state.coverOpen || state.offline),
+      page: (p) => {
+        const file = path.join(opts.outDir, `page-${String(pages.length + 1).padStart(4, '0')}.png`);
+        writeFileSync(file, bitmapToPng(p.bitmap));
+        pages.push({ ...p, file, job });
+        for (const w of waiters) w();
+      },
+    });
+    socket.on('data', (d: Buffer) => {
+      if (state.silent) return;
+      received.push(d);
+      if (state.paperEndAfterBytes !== null) {
+        // Split the data where the paper runs out, so what follows is not printed.
+        const left = state.paperEndAfterBytes;
+        if (d.length >= left) {
+          it.feed(d.subarray(0, left));
+          state.paperEndAfterBytes = null;
+          state.paperEnd = true;
+          it.feed(d.subarray(left));
+          return;
+        }
+        state.paperEndAfterBytes = left - d.length;
+      }
+      it.feed(d);
+    });
+    const done = (): void => {
+      sockets.delete(socket);
+      if (state.silent) return;
+      it.end();
+      if (opts.saveBytes && received.length) {
+        writeFileSync(
+          path.join(opts.outDir, `job-${String(job).padStart(4, '0')}.bin`),
+          Buffer.concat(received),
+        );
+      }
+    };
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  let control: http.Server | undefined;
+  let controlPort: number | undefined;
+  if (opts.controlPort !== undefined) {
+    control = http.createServer((req, res) => {
+      const send = (code: number, body: unknown): void => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.url !== '/state') return send(404, { error: 'GET or POST /state' });
+      if (req.method === 'GET') return send(200, state);
+      if (req.method !== 'POST') return send(405, { error: 'GET or POST /state' });
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+        if (body.length > 4096) req.destroy();
+      });
+      req.on('end', () => {
+        try {
+          set(JSON.parse(body) as Partial<VirtualState>);
+          send(200, state);
+        } catch (e) {
+          send(400, { error: (e as Error).message });
+        }
+      });
+    });
+    await new Promise<void>((resolve) => control!.listen(opts.controlPort, host, () => resolve()));
+    controlPort = (control.address() as net.AddressInfo).port;
+  }
+
+  const readControlFile = (): void => {
+    try {
+      set(JSON.parse(readFileSync(opts.controlFile!, 'utf8')) as Partial<VirtualState>);
+    } catch {
+      // Missing or half-written file: keep the current state.
+    }
+  };
+  if (opts.controlFile) {
+    readControlFile();
+    watchFile(opts.controlFile, { interval: 200 }, readControlFile);
+  }
+
+  return {
+    port,
+    url: `tcp://${host}:${port}`,
+    ...(controlPort !== undefined ? { controlPort, controlUrl: `http://${host}:${controlPort}/state` } : {}),
+    state,
+    set,
+    pages,
+    waitForPages(n, timeoutMs = 10_000) {
+      if (pages.length >= n) return Promise.resolve(pages);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`virtual printer: ${pages.length} of ${n} pages after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (pages.length < n) return;
+          clearTimeout(t);
+          waiters.delete(check);
+          resolve(pages);
+        };
+        waiters.add(check);
+      });
+    },
+    async close() {
+      if (opts.controlFile) unwatchFile(opts.controlFile);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (control) await new Promise<void>((r) => control!.close(() => r()));
+    },
+  };
+}
