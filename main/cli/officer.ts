@@ -151,10 +151,43 @@ export const commands: Command[] = [
     },
   },
   {
+    path: ['ticket', 'codes', 'import'],
+    usage: 'ticket codes import FILE',
+    summary: "use a violation code table from a file on this device (over the hub's)",
+    minPositionals: 1,
+    run: (ctx) =>
+      withOfficer(ctx, (o) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(readFileSync(ctx.positionals[0]!, 'utf8'));
+        } catch (e) {
+          return fail('BAD_FILE', (e as Error).message);
+        }
+        return o.importCodes(json);
+      }),
+  },
+  {
+    path: ['ticket', 'codes', 'reset'],
+    usage: 'ticket codes reset',
+    summary: "forget an imported code table (the hub's, or the sample, is used again)",
+    run: (ctx) =>
+      withOfficer(ctx, (o) => {
+        o.clearImportedCodes();
+        const t = o.codes();
+        return ok({ source: t.source, version: t.data.version, sample: t.sample });
+      }),
+  },
+  {
     path: ['ticket', 'numbers'],
-    usage: 'ticket numbers',
-    summary: 'decision numbers left on this device',
-    run: (ctx) => withOfficer(ctx, (o) => ok(o.numbers())),
+    usage: 'ticket numbers [--refill]',
+    summary: 'decision numbers left on this device; --refill asks the hub for a block now',
+    options: { refill: { type: 'boolean', default: false } },
+    run: (ctx) =>
+      withOfficer(ctx, async (o) => {
+        if (!ctx.values.refill) return ok(o.numbers());
+        const r = await o.refill({ force: true });
+        return r.ok ? ok(r.value.numbers) : r;
+      }),
     text: (v) => numbersText(v as NumberStatus),
   },
   {

@@ -18,7 +18,7 @@ const PENDING_KEY = 'pendingBlockRequest';
 const responseSchema = z.object({ blocks: z.array(decisionBlockSchema).max(100), hubTime: z.number().int() });
 
 export interface RefillOptions {
-  /** The hub's base URL (defaults to the kiosk's hub address). */
+  /** The hub's sync URL (defaults to the one stored at enrollment). */
   hubBase?: string;
   fetch?: typeof fetch;
   /** Ask even when not low (an operator topping up). */
@@ -31,6 +31,36 @@ export interface RefillReport {
   asked: boolean;
   added: number;
   numbers: NumberStatus;
+}
+
+/** The hub this kiosk enrolled with (sync_state, written by enrollment), if any. */
+export function syncHubUrl(kiosk: Kiosk): string | undefined {
+  try {
+    const row = kiosk.db.prepare('SELECT hub_url FROM sync_state WHERE id = 1').get() as
+      { hub_url: string | null } | undefined;
+    return row?.hub_url ?? undefined;
+  } catch {
+    return undefined; // no sync tables in this database
+  }
+}
+
+/**
+ * Keeps numbers topped up while the app runs: checks every intervalMs and asks the hub when low.
+ * Failures (offline) are left for the next round; the officer screen shows the warning meanwhile.
+ */
+export function startNumberRefill(
+  kiosk: Kiosk,
+  opts: RefillOptions & { intervalMs?: number } = {},
+): { stop(): void; now(): Promise<Result<RefillReport>> } {
+  let busy: Promise<Result<RefillReport>> | undefined;
+  const once = (): Promise<Result<RefillReport>> => {
+    if (!syncHubUrl(kiosk) && !opts.hubBase) return Promise.resolve(fail('NOT_ENROLLED'));
+    busy ??= refillNumbers(kiosk, opts).finally(() => (busy = undefined));
+    return busy;
+  };
+  const timer = setInterval(() => void once().catch(() => undefined), opts.intervalMs ?? 60_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer), now: once };
 }
 
 function pendingRequestId(kiosk: Kiosk): string {
@@ -54,7 +84,9 @@ export async function refillNumbers(kiosk: Kiosk, opts: RefillOptions = {}): Pro
   const { db } = kiosk;
   const before = numberStatus(db, opts.lowWater ?? LOW_WATER);
   if (!opts.force && !before.low) return ok({ asked: false, added: 0, numbers: before });
-  const base = (opts.hubBase ?? kiosk.settings.hubBase()).replace(/\/+$/, '');
+  const hubUrl = opts.hubBase ?? syncHubUrl(kiosk);
+  if (!hubUrl) return fail('NOT_ENROLLED');
+  const base = hubUrl.replace(/\/+$/, '');
   const requestId = pendingRequestId(kiosk);
   const body = JSON.stringify({ requestId, remaining: before.remaining });
   const nonce = randomBytes(18).toString('base64url');

@@ -4,7 +4,8 @@ import { openHubDb } from '../../hub/db.ts';
 import { refillNumbers } from '../../main/officer/refill.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { openDevice, removeDir, T0, type Device } from './helpers.ts';
-import { enrollDevice, startTestHub } from './hubfixture.ts';
+import { enroll } from '../../main/sync/engine.ts';
+import { enrollDevice, pointAtHub, startTestHub } from './hubfixture.ts';
 
 const clock = new ManualClock(T0);
 let hub: Awaited<ReturnType<typeof startTestHub>>;
@@ -68,18 +69,14 @@ describe('hub decision-number blocks', () => {
 
   it('an unknown device and a device with no region are refused with reasons', async () => {
     const stranger = device();
-    stranger.kiosk.settings.set('hubBase', hub.url);
+    pointAtHub(hub, stranger);
     const r = await refillNumbers(stranger.kiosk);
     expect(!r.ok && r.error.code).toBe('UNKNOWN_DEVICE');
     const noRegion = device();
     const code = await hub.hub.devices.add({ name: 'no region' });
     if (!code.ok) throw new Error('add');
-    await hub.hub.enroll({
-      code: code.value.code,
-      publicKey: noRegion.kiosk.identity.publicKeyRaw,
-      deviceId: noRegion.kiosk.identity.deviceId,
-    });
-    noRegion.kiosk.settings.set('hubBase', hub.url);
+    const e = await enroll(noRegion.kiosk, { hubUrl: hub.url, code: code.value.code });
+    expect(e.ok).toBe(true);
     const r2 = await refillNumbers(noRegion.kiosk);
     expect(!r2.ok && r2.error.code).toBe('MALFORMED');
     expect(!r2.ok && r2.error.message).toContain('region');

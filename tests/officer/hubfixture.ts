@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { startHub, type RunningHub } from '../../hub/server.ts';
 import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
-import { SETTING } from '../../main/settings/settings.ts';
+import { enroll } from '../../main/sync/engine.ts';
 import type { Clock } from '../../protocol/time.ts';
 import { tempDir, type Device } from './helpers.ts';
 import { makeLogger } from '../../hub/app.ts';
@@ -26,11 +26,15 @@ export async function startTestHub(clock: Clock): Promise<RunningHub & { dir: st
 export async function enrollDevice(hub: RunningHub, d: Device, region = '310100'): Promise<void> {
   const code = await hub.hub.devices.add({ name: `officer ${d.kiosk.identity.deviceId}`, region });
   if (!code.ok) throw new Error(code.error.message);
-  const r = await hub.hub.enroll({
-    code: code.value.code,
-    publicKey: d.kiosk.identity.publicKeyRaw,
-    deviceId: d.kiosk.identity.deviceId,
-  });
+  const r = await enroll(d.kiosk, { hubUrl: hub.url, code: code.value.code });
   if (!r.ok) throw new Error(r.error.message);
-  d.kiosk.settings.set(SETTING.hubBase, hub.url);
+}
+
+/** Points a kiosk at the hub without enrolling it (a stranger to the hub). */
+export function pointAtHub(hub: RunningHub, d: Device): void {
+  d.kiosk.db
+    .prepare(
+      'INSERT INTO sync_state (id, hub_url) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET hub_url = excluded.hub_url',
+    )
+    .run(hub.url);
 }
