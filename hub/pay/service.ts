@@ -169,8 +169,9 @@ export function createPayService(opts: PayServiceOptions) {
       }
       const outTradeNo = makeOutTradeNo(bill.billNo, channel);
       const ins = await hub.db.query(
-        `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        // checked_at = now: the first query is due one interval after the order is made.
+        `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at, checked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`,
         [outTradeNo, bill.billNo, channel, bill.amountFen, bill.expiresAt, nowS()],
       );
       if (ins.rowCount === 0) continue;
