@@ -6,6 +6,7 @@ async function loadCommands(): Promise<Command[]> {
     // Areas register here, e.g. import('./cli/kiosk.ts'),
     import('./cli/kiosk.ts'),
     import('./cli/officer.ts'),
+    import('./cli/printer.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
 }
