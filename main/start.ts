@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Io } from './cli/framework.ts';
 import { openKiosk, type Kiosk, type KioskOptions } from './kiosk.ts';
+import { electronBinary, runElectron } from './ui/electron-bin.ts';
+import { launchKiosk } from './ui/launch.ts';
 
 export const SAMPLE_FINES = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -15,7 +17,7 @@ export const SAMPLE_FINES = path.join(
 );
 
 export interface StartOptions extends KioskOptions {
-  io: Pick<Io, 'stdout' | 'stderr' | 'stopSignal'>;
+  io: Pick<Io, 'stdout' | 'stderr' | 'stopSignal'> & { env?: NodeJS.ProcessEnv };
   /** Sample fines to load when the fines table is empty (default samples/fines.sample.json). */
   sampleFines?: string | false;
 }
@@ -37,23 +39,38 @@ export function prepareKiosk(opts: StartOptions): { kiosk: Kiosk; loadedSample: 
 }
 
 export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string; loadedSample: number }> {
-  const { kiosk, loadedSample } = prepareKiosk(opts);
+  const { io } = opts;
+  const shell = electronBinary(io.env ?? process.env);
+  if (shell) {
+    // The Electron shell runs the backend itself, in its own process, and opens the kiosk window.
+    io.stdout(`starting the kiosk window with Electron (${shell})\n`);
+    const code = await runElectron(shell, opts.dataDir, io.stopSignal);
+    io.stdout(`the kiosk window closed (exit code ${code})\n`);
+    return { deviceId: '', loadedSample: 0 };
+  }
+  const l = await launchKiosk({ ...opts, io });
   try {
-    const { io } = opts;
+    const { kiosk, loadedSample } = l;
     io.stdout(`finekiosk device ${kiosk.identity.deviceId}, data in ${kiosk.dataDir}\n`);
     if (loadedSample > 0)
       io.stdout(`loaded ${loadedSample} SAMPLE fines (not real data) from ${SAMPLE_FINES}\n`);
     io.stdout(`${kiosk.fines.count()} fines on file; bills point at ${kiosk.settings.hubBase()}\n`);
-    io.stdout('serving the kiosk backend (CLI: finekiosk bill issue|pay confirm ...); Ctrl-C stops\n');
-    const expiry = setInterval(() => kiosk.bills.expireDue(), 60_000);
-    try {
-      await io.stopSignal;
-    } finally {
-      clearInterval(expiry);
-    }
+    if (l.virtualPrinter) {
+      io.stdout(
+        `virtual printer at ${l.printerUrl}: printed bills and receipts appear as PNG in ${path.join(kiosk.dataDir, 'printed')}` +
+          (l.virtualPrinter.controlUrl ? ` (paper and cover switches: ${l.virtualPrinter.controlUrl})` : '') +
+          '\n',
+      );
+    } else io.stdout(`printing to ${l.printerUrl}\n`);
+    if (l.firstPin)
+      io.stdout(`first-run staff PIN: ${l.firstPin} (shown only now; add staff with finekiosk staff add)\n`);
+    io.stdout('Electron is not installed here: serving the kiosk screen for a browser instead\n');
+    io.stdout(`open it with: chromium --kiosk '${l.ui.server.launchUrl}'\n`);
+    io.stdout('Ctrl-C stops\n');
+    await io.stopSignal;
     io.stdout('stopped\n');
     return { deviceId: kiosk.identity.deviceId, loadedSample };
   } finally {
-    kiosk.close();
+    await l.close();
   }
 }

@@ -1,0 +1,125 @@
+// Starts the kiosk with its screen: the kiosk core, the print service (an in-process virtual printer
+// unless a printer URL is configured), the first staff PIN on first run, and the loopback UI server.
+// `finekiosk start` (main/start.ts) and the Electron shell both come through here.
+import path from 'node:path';
+import { getProfile, DEFAULT_PROFILE } from '../../printer/profiles.ts';
+import { PrintService } from '../../printer/service.ts';
+import { startVirtualPrinter, type VirtualPrinter } from '../../printer/virtual/server.ts';
+import type { ApiConfig, PrinterPort, SyncPort } from '../api.ts';
+import type { Io } from '../cli/framework.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { prepareKiosk, type StartOptions } from '../start.ts';
+import { startUi, type Ui } from './backend.ts';
+import { servicePrinter } from './printing.ts';
+import type { PinCost } from '../staff/staff.ts';
+
+export interface LaunchOptions extends Omit<StartOptions, 'io'> {
+  io: Pick<Io, 'stdout' | 'stderr'>;
+  /** A real printer (tcp://, usb://, file://, serial://); default: a virtual printer in this process. */
+  printerUrl?: string;
+  /** Where the virtual printer writes its PNGs (default DATA/printed). */
+  printedDir?: string;
+  profile?: string;
+  uiPort?: number;
+  config?: Partial<ApiConfig>;
+  staticDir?: string;
+  pinCost?: PinCost;
+  /** A sync status source (the sync engine); default: offline with the local queue. */
+  sync?: (kiosk: Kiosk) => SyncPort;
+}
+
+export interface Launched {
+  kiosk: Kiosk;
+  ui: Ui;
+  printService: PrintService;
+  printerUrl: string;
+  virtualPrinter?: VirtualPrinter;
+  loadedSample: number;
+  /** The first-run staff PIN, when one was made now (printed once). */
+  firstPin?: string;
+  close(): Promise<void>;
+}
+
+export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
+  const { kiosk, loadedSample } = prepareKiosk({
+    ...opts,
+    io: { ...opts.io, stopSignal: new Promise<void>(() => {}) },
+  });
+  const closers: (() => Promise<void> | void)[] = [() => kiosk.close()];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    let virtualPrinter: VirtualPrinter | undefined;
+    let printerUrl = opts.printerUrl;
+    if (!printerUrl) {
+      virtualPrinter = await startVirtualPrinter({
+        outDir: opts.printedDir ?? path.join(kiosk.dataDir, 'printed'),
+        controlPort: 0,
+      });
+      closers.push(() => virtualPrinter!.close());
+      printerUrl = virtualPrinter.url;
+    }
+    const profile = getProfile(opts.profile ?? DEFAULT_PROFILE) ?? getProfile(DEFAULT_PROFILE)!;
+    const printService = new PrintService({
+      db: kiosk.db,
+      clock: kiosk.clock,
+      appendEvent: (type, payload, at) => void kiosk.outbox.append(type, payload, at),
+    });
+    const printer: PrinterPort = servicePrinter({
+      service: printService,
+      url: printerUrl,
+      profile,
+      clock: kiosk.clock,
+    });
+    const ui = await startUi({
+      kiosk,
+      printer,
+      ...(opts.sync ? { sync: opts.sync(kiosk) } : {}),
+      ...(opts.config ? { config: opts.config } : {}),
+      ...(opts.staticDir ? { staticDir: opts.staticDir } : {}),
+      ...(opts.uiPort !== undefined ? { port: opts.uiPort } : {}),
+      ...(opts.pinCost ? { pinCost: opts.pinCost } : {}),
+      onError: (method, err) =>
+        opts.io.stderr(`ui: ${method} failed unexpectedly: ${(err as Error).message}\n`),
+    });
+    closers.push(() => ui.close());
+    let firstPin: string | undefined;
+    if (ui.staff.count() === 0) {
+      // Never a universal default PIN: a random one, shown once, on the first run only.
+      const s = await ui.staff.add('Staff 1');
+      if (s.ok) firstPin = s.value.pin;
+    }
+    const expiry = setInterval(() => kiosk.bills.expireDue(), 60_000);
+    expiry.unref();
+    closers.push(() => clearInterval(expiry));
+    return {
+      kiosk,
+      ui,
+      printService,
+      printerUrl,
+      ...(virtualPrinter ? { virtualPrinter } : {}),
+      loadedSample,
+      ...(firstPin ? { firstPin } : {}),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** For the Electron shell: the kiosk in its data folder, and the URL its window opens. */
+export async function startBackendForShell(dataDir?: string) {
+  const io = {
+    stdout: (t: string) => process.stdout.write(t),
+    stderr: (t: string) => process.stderr.write(t),
+  };
+  const l = await launchKiosk({
+    dataDir: dataDir ?? process.env.FINEKIOSK_DATA ?? path.join(process.cwd(), '.data'),
+    io,
+    ...(process.env.FINEKIOSK_PRINTER ? { printerUrl: process.env.FINEKIOSK_PRINTER } : {}),
+  });
+  if (l.firstPin) io.stdout(`first-run staff PIN: ${l.firstPin} (shown once)\n`);
+  return { launchUrl: l.ui.server.launchUrl, origin: l.ui.server.origin, close: l.close };
+}
