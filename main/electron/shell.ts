@@ -51,8 +51,9 @@ export async function runShell(opts: ShellOptions): Promise<boolean> {
     app.quit();
     return false;
   }
-  let win: BrowserWindow | undefined;
+  const shown: { win?: BrowserWindow } = {};
   app.on('second-instance', () => {
+    const win = shown.win;
     if (win) {
       if (win.isMinimized()) win.restore();
       win.focus();
@@ -69,7 +70,7 @@ export async function runShell(opts: ShellOptions): Promise<boolean> {
   ses.webRequest.onHeadersReceived((details, cb) => {
     cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [KIOSK_CSP] } });
   });
-  win = createKioskWindow(backend, opts);
+  shown.win = createKioskWindow(backend, opts);
   app.on('window-all-closed', () => app.quit());
   app.on('before-quit', () => void backend.close());
   return true;
