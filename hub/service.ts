@@ -638,8 +638,10 @@ export function createHubService(opts: HubServiceOptions) {
           input.billNo,
           input.txnId,
         ]);
-        await setFineStatus(tx, b.decision_no, 'paid');
+        // The payment goes into the feed before the fine's new status: a kiosk that saw the fine paid
+        // first would void its live bill and then refuse the payment of it.
         await addChange(tx, 'payment', { deviceId: b.device_id }, { billNo: input.billNo, token });
+        await setFineStatus(tx, b.decision_no, 'paid');
         await notifyFeed(tx);
         return ok<SettleResult>({ status: 'settled', token, claims });
       });

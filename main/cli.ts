@@ -7,6 +7,8 @@ async function loadCommands(): Promise<Command[]> {
     import('./cli/kiosk.ts'),
     import('./cli/officer.ts'),
     import('./cli/printer.ts'),
+    import('./cli/hub.ts'),
+    import('./cli/sync.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
 }

@@ -16,6 +16,8 @@ export const DEFAULT_BLOCK_SIZE = 500;
 export const SERIAL_WIDTH = 7;
 /** The series digit that keeps officer numbers apart from the authority's other decision numbers. */
 export const OFFICER_SERIES = '9';
+/** Advisory lock class for one device's block requests. */
+const DEVICE_LOCK = 727101;
 
 export const blocksRequestSchema = z.strictObject({
   /** The device's id for this request: a repeat gets the same answer. */
@@ -86,6 +88,8 @@ export async function allocateBlock(
   }
   return db
     .transaction(async (tx): Promise<Result<BlockWire>> => {
+      // One request of a device at a time (any process): a repeat then finds the first one's block.
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DEVICE_LOCK, dev.id]);
       const again = await tx.query<BlockRow>(
         'SELECT * FROM decision_blocks WHERE device_id = $1 AND request_id = $2',
         [dev.id, requestId],

@@ -1,0 +1,173 @@
+// Hub operator commands. They work whether or not the hub runs: a running hub takes them through its
+// loopback admin endpoint (port and secret in <hub data>/hub.admin.json); otherwise the command opens the
+// storage itself (PostgreSQL from DATABASE_URL, else PGlite in the data folder).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runAdmin } from '../../hub/admin.ts';
+import { openHubDb } from '../../hub/db.ts';
+import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/server.ts';
+import { createHubService, type Device } from '../../hub/service.ts';
+import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { optString, type Command, type CommandContext } from './framework.ts';
+
+function hubDataDir(ctx: CommandContext): string {
+  const given = optString(ctx, 'data');
+  return path.resolve(given ?? ctx.io.env.FINEKIOSK_HUB_DATA ?? path.join(process.cwd(), '.hub'));
+}
+
+async function viaAdmin(dataDir: string, op: string, args: object): Promise<Result<unknown> | undefined> {
+  const file = path.join(dataDir, ADMIN_FILE);
+  if (!existsSync(file)) return undefined;
+  let admin;
+  try {
+    admin = adminFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return undefined;
+  }
+  let res: Response;
+  try {
+    res = await fetch(`http://127.0.0.1:${admin.port}/admin/${op}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-fk-admin': admin.secret },
+      body: JSON.stringify(args),
+      signal: AbortSignal.timeout(600_000),
+    });
+  } catch {
+    return undefined; // not running: a stale file from a hub that was killed
+  }
+  const json = (await res.json()) as { value?: unknown; error?: Failure };
+  if (res.ok) return ok(json.value);
+  if (json.error) return { ok: false, error: json.error };
+  return fail('UNEXPECTED', `hub admin answered ${res.status}`);
+}
+
+async function admin(ctx: CommandContext, op: string, args: object): Promise<Result<unknown>> {
+  const dataDir = hubDataDir(ctx);
+  const remote = await viaAdmin(dataDir, op, args);
+  if (remote) return remote;
+  const url = ctx.io.env.DATABASE_URL;
+  if (!url) mkdirSync(dataDir, { recursive: true });
+  const db = await openHubDb(
+    url ? { databaseUrl: url, listen: false, poolSize: 2 } : { dataDir: pgliteDir(dataDir), listen: false },
+  );
+  try {
+    return await runAdmin(createHubService({ db }), op, args);
+  } finally {
+    await db.close();
+  }
+}
+
+const deviceLine = (d: Device): string =>
+  `${d.id}  ${d.enabled ? 'enabled ' : 'DISABLED'}  region ${d.region || '-'}  seq ${d.lastSeq}  ${d.name}`;
+
+export const commands: Command[] = [
+  {
+    path: ['hub', 'serve'],
+    usage: 'hub serve [--port N] [--data DIR] [--host H]',
+    summary: 'Run the hub (PostgreSQL when DATABASE_URL is set, else PGlite in DIR)',
+    options: { port: { type: 'string' }, host: { type: 'string' } },
+    run: async (ctx) => {
+      const portText = optString(ctx, 'port') ?? '8080';
+      if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535)
+        return fail('MALFORMED', 'port must be 0 to 65535');
+      const dataDir = hubDataDir(ctx);
+      const url = ctx.io.env.DATABASE_URL;
+      const running = await startHub({
+        dataDir,
+        port: Number(portText),
+        host: optString(ctx, 'host') ?? '127.0.0.1',
+        ...(url ? { databaseUrl: url } : {}),
+      });
+      ctx.io.stderr(
+        `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n`,
+      );
+      await ctx.io.stopSignal;
+      await running.close();
+      return ok({ stopped: true, url: running.url });
+    },
+    text: () => 'hub stopped',
+  },
+  {
+    path: ['hub', 'fines', 'import'],
+    usage: 'hub fines import FILE',
+    summary: 'Add or update fines on the hub from a JSON or CSV file (all or nothing)',
+    minPositionals: 1,
+    run: (ctx) => admin(ctx, 'fines.import', { file: path.resolve(ctx.positionals[0]!) }),
+    text: (v) => {
+      const r = v as { received: number; changed: number };
+      return `${r.received} fine(s) read, ${r.changed} new or changed`;
+    },
+  },
+  {
+    path: ['hub', 'device', 'add'],
+    usage: 'hub device add --name NAME [--region CODE] [--ttl SECONDS]',
+    summary: 'Make a one-time enrollment code for a device',
+    options: { name: { type: 'string' }, region: { type: 'string' }, ttl: { type: 'string' } },
+    run: (ctx) => {
+      const name = optString(ctx, 'name');
+      if (!name) return Promise.resolve(fail('MALFORMED', 'give --name NAME'));
+      const ttl = optString(ctx, 'ttl');
+      if (ttl !== undefined && !/^[0-9]{1,8}$/.test(ttl))
+        return Promise.resolve(fail('MALFORMED', '--ttl is seconds'));
+      return admin(ctx, 'device.add', {
+        name,
+        region: optString(ctx, 'region') ?? '',
+        ...(ttl ? { ttlSeconds: Number(ttl) } : {}),
+      });
+    },
+    text: (v) => {
+      const r = v as { code: string; name: string; expiresAt: number };
+      return `enrollment code for ${r.name}: ${r.code}\n(works once, until ${new Date(r.expiresAt * 1000).toISOString()})\non the kiosk: finekiosk enroll --hub URL --code ${r.code}`;
+    },
+  },
+  {
+    path: ['hub', 'device', 'list'],
+    usage: 'hub device list',
+    summary: 'Enrolled devices',
+    run: (ctx) => admin(ctx, 'device.list', {}),
+    text: (v) => ((v as Device[]).length ? (v as Device[]).map(deviceLine).join('\n') : 'no devices'),
+  },
+  {
+    path: ['hub', 'device', 'disable'],
+    usage: 'hub device disable DEVICE_ID',
+    summary: 'Refuse every further request of a device',
+    minPositionals: 1,
+    run: (ctx) => admin(ctx, 'device.disable', { id: ctx.positionals[0] }),
+    text: (v) => deviceLine(v as Device),
+  },
+  {
+    path: ['hub', 'device', 'enable'],
+    usage: 'hub device enable DEVICE_ID',
+    summary: 'Accept a disabled device again',
+    minPositionals: 1,
+    run: (ctx) => admin(ctx, 'device.enable', { id: ctx.positionals[0] }),
+    text: (v) => deviceLine(v as Device),
+  },
+  {
+    path: ['hub', 'key', 'rotate'],
+    usage: 'hub key rotate',
+    summary: 'Make a new hub signing key; kiosks learn it on their next pull',
+    run: (ctx) => admin(ctx, 'key.rotate', {}),
+  },
+  {
+    path: ['hub', 'config', 'set'],
+    usage: 'hub config set KEY JSON_VALUE',
+    summary: 'Set a config value sent to every kiosk',
+    minPositionals: 2,
+    run: (ctx) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(ctx.positionals[1]!);
+      } catch {
+        value = ctx.positionals[1];
+      }
+      return admin(ctx, 'config.set', { key: ctx.positionals[0], value });
+    },
+  },
+  {
+    path: ['hub', 'chains', 'verify'],
+    usage: 'hub chains verify',
+    summary: "Check every device's event chain on the hub",
+    run: (ctx) => admin(ctx, 'chains.verify', {}),
+  },
+];

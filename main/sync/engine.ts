@@ -1,0 +1,599 @@
+// The kiosk's sync engine: pushes the outbox to the hub in sequence order, pulls changes (long poll) and
+// applies them, retries with exponential backoff and full jitter (capped), and retries at once when told
+// the network is back. Transport, clock, random and sleep are injected so tests and the fault proxy can
+// drive it.
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../../db/connection.ts';
+import type { Fine } from '../../protocol/fines.ts';
+import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { messages, type ErrorCode } from '../../protocol/errors.ts';
+import {
+  enrollResponseSchema,
+  lookupResponseSchema,
+  MAX_PUSH_EVENTS,
+  pullResponseSchema,
+  pushResponseSchema,
+  signRequest,
+  SYNC_PATHS,
+  wireFailureSchema,
+  type EnrollResponse,
+  type PullChange,
+} from '../../protocol/sync.ts';
+import type { Clock } from '../../protocol/time.ts';
+import { verifyConfirmationToken } from '../../protocol/tokens.ts';
+import type { Kiosk } from '../kiosk.ts';
+
+/** The fetch subset the engine needs; the fault proxy and tests pass their own. */
+export type Transport = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string> }>;
+
+export interface SyncEngineOptions {
+  transport?: Transport;
+  clock?: Clock;
+  /** [0, 1), for jitter. */
+  random?: () => number;
+  /** Waits ms or until the signal aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  batchSize?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Long-poll wait, seconds. */
+  pullWaitSeconds?: number;
+  /** How often an idle push loop looks for new outbox events, ms. */
+  idlePollMs?: number;
+  /** Per-request timeout, ms (a long poll adds its wait). */
+  requestTimeoutMs?: number;
+  pullLimit?: number;
+}
+
+export interface RejectedView {
+  seq: number;
+  eventId: string;
+  type: string;
+  code: string;
+  reason: string;
+  at: number;
+}
+
+export interface SyncStatus {
+  enrolled: boolean;
+  hubUrl: string | null;
+  deviceId: string;
+  region: string | null;
+  /** Events in the outbox the hub does not hold yet. */
+  queued: number;
+  ackedSeq: number;
+  lastSeq: number;
+  cursor: number;
+  lastSuccessAt: number | null;
+  lastError: { code: string; message: string; messageZh: string; at: number } | null;
+  /** This kiosk's clock minus the hub's, seconds (null until the hub has answered). */
+  clockOffsetSeconds: number | null;
+  /** A plain sentence when the clock is off by more than the hub accepts. */
+  clockWarning: string | null;
+  rejected: RejectedView[];
+}
+
+interface StateRow {
+  hub_url: string | null;
+  device_name: string | null;
+  region: string | null;
+  enrolled_at: number | null;
+  cursor: number;
+  acked_seq: number;
+  last_success_at: number | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  clock_offset_s: number | null;
+  hub_config: string | null;
+}
+
+function ensureState(db: Database): void {
+  db.prepare('INSERT INTO sync_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING').run();
+}
+
+export function readState(db: Database): StateRow {
+  ensureState(db);
+  return db.prepare('SELECT * FROM sync_state WHERE id = 1').get() as StateRow;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+const defaultTransport: Transport = async (url, init) => fetch(url, init);
+
+function isCode(c: string): c is ErrorCode {
+  return c in messages;
+}
+
+/** Backoff delay for attempt n (1-based): full jitter over min(cap, base * 2^(n-1)). */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  return Math.floor(random() * ceiling);
+}
+
+export function clockWarning(offsetSeconds: number | null): string | null {
+  if (offsetSeconds === null || Math.abs(offsetSeconds) <= 300) return null;
+  const m = Math.round(Math.abs(offsetSeconds) / 60);
+  return `This kiosk's clock is ${m} minute(s) ${offsetSeconds > 0 ? 'ahead of' : 'behind'} the hub: the hub refuses it until the time is corrected. 本机时钟${offsetSeconds > 0 ? '快' : '慢'}了约${m}分钟，请校正时间后再同步。`;
+}
+
+export class SyncEngine {
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly o: Required<
+    Pick<
+      SyncEngineOptions,
+      | 'batchSize'
+      | 'baseDelayMs'
+      | 'maxDelayMs'
+      | 'pullWaitSeconds'
+      | 'idlePollMs'
+      | 'requestTimeoutMs'
+      | 'pullLimit'
+    >
+  >;
+  private stopper = new AbortController();
+  /** Aborted and replaced by now(): wakes both loops out of their waits. */
+  private wakeup = new AbortController();
+  private loops: Promise<void>[] = [];
+  private running = false;
+  private pushing: Promise<Result<{ pushed: number }>> | undefined;
+
+  constructor(
+    readonly kiosk: Kiosk,
+    opts: SyncEngineOptions = {},
+  ) {
+    this.transport = opts.transport ?? defaultTransport;
+    this.clock = opts.clock ?? kiosk.clock;
+    this.random = opts.random ?? Math.random;
+    this.sleep = opts.sleep ?? defaultSleep;
+    this.o = {
+      batchSize: Math.min(opts.batchSize ?? 500, MAX_PUSH_EVENTS),
+      baseDelayMs: opts.baseDelayMs ?? 1000,
+      maxDelayMs: opts.maxDelayMs ?? 60_000,
+      pullWaitSeconds: opts.pullWaitSeconds ?? 20,
+      idlePollMs: opts.idlePollMs ?? 2000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
+      pullLimit: opts.pullLimit ?? 2000,
+    };
+    ensureState(kiosk.db);
+  }
+
+  private get db(): Database {
+    return this.kiosk.db;
+  }
+
+  private state(): StateRow {
+    return readState(this.db);
+  }
+
+  // ---------- HTTP ----------
+
+  private async request(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    body: string,
+    extraTimeoutMs = 0,
+  ): Promise<Result<unknown>> {
+    const st = this.state();
+    if (!st.hub_url) return fail('NOT_ENROLLED');
+    const time = Math.floor(this.clock.now() / 1000);
+    const nonce = randomBytes(16).toString('base64url');
+    const headers: Record<string, string> = {
+      ...signRequest(
+        this.kiosk.identity.privateKey,
+        this.kiosk.identity.deviceId,
+        method,
+        pathAndQuery,
+        time,
+        nonce,
+        body,
+      ),
+    };
+    if (method === 'POST') headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs + extraTimeoutMs);
+    const signal = AbortSignal.any([timeout, this.stopper.signal]);
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.transport(st.hub_url.replace(/\/+$/, '') + pathAndQuery, {
+        method,
+        headers,
+        ...(method === 'POST' ? { body } : {}),
+        signal,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (e) {
+      return fail('HUB_UNREACHABLE', (e as Error).message);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return fail('HUB_UNREACHABLE', `hub answered ${status} with a body that is not JSON`);
+    }
+    if (status === 200) {
+      const hubTime = (json as { hubTime?: unknown }).hubTime;
+      if (typeof hubTime === 'number') this.noteOffset(time - hubTime);
+      return ok(json);
+    }
+    const f = wireFailureSchema.safeParse(json);
+    if (!f.success) return fail('HUB_UNREACHABLE', `hub answered ${status}`);
+    const code = f.data.error.code;
+    const failureValue: Failure = isCode(code)
+      ? { ...f.data.error, code }
+      : failure('UNEXPECTED', `${code}: ${f.data.error.message}`);
+    if (code === 'CLOCK_SKEW' && typeof f.data.hubTime === 'number') this.noteOffset(time - f.data.hubTime);
+    return { ok: false, error: failureValue };
+  }
+
+  private noteOffset(offset: number): void {
+    this.db.prepare('UPDATE sync_state SET clock_offset_s = ? WHERE id = 1').run(offset);
+  }
+
+  private noteSuccess(): void {
+    this.db
+      .prepare(
+        'UPDATE sync_state SET last_success_at = ?, last_error_code = NULL, last_error = NULL WHERE id = 1',
+      )
+      .run(Math.floor(this.clock.now() / 1000));
+  }
+
+  private noteError(f: Failure): void {
+    const msg =
+      f.code === 'CLOCK_SKEW' ? (clockWarning(this.state().clock_offset_s) ?? f.message) : f.message;
+    this.db
+      .prepare('UPDATE sync_state SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = 1')
+      .run(f.code, msg, Math.floor(this.clock.now() / 1000));
+  }
+
+  // ---------- push ----------
+
+  /** Pushes queued events until the queue is empty (or an error). One push at a time. */
+  pushAll(): Promise<Result<{ pushed: number }>> {
+    if (!this.pushing) {
+      this.pushing = this.doPushAll().finally(() => (this.pushing = undefined));
+    }
+    return this.pushing;
+  }
+
+  private async doPushAll(): Promise<Result<{ pushed: number }>> {
+    let pushed = 0;
+    let gapRetries = 0;
+    while (!this.stopper.signal.aborted) {
+      const acked = this.state().acked_seq;
+      const events = this.kiosk.outbox.list(acked, this.o.batchSize);
+      if (events.length === 0) return ok({ pushed });
+      const r = await this.request('POST', SYNC_PATHS.push, JSON.stringify({ events }));
+      if (!r.ok) {
+        const expected = r.error.details?.expectedSeq;
+        // The hub holds less than we thought (a lost ack cannot cause this, a restored hub can): resend from there.
+        if (r.error.code === 'SEQ_GAP' && typeof expected === 'number' && gapRetries++ < 3) {
+          this.db.prepare('UPDATE sync_state SET acked_seq = ? WHERE id = 1').run(Math.max(0, expected - 1));
+          continue;
+        }
+        this.noteError(r.error);
+        return r;
+      }
+      const p = pushResponseSchema.safeParse(r.value);
+      if (!p.success) {
+        const f = failure('HUB_UNREACHABLE', 'hub answered a push with an unexpected body');
+        this.noteError(f);
+        return { ok: false, error: f };
+      }
+      const res = p.data;
+      const now = Math.floor(this.clock.now() / 1000);
+      const types = new Map(events.map((e) => [e.seq, e.type]));
+      this.db.transaction(() => {
+        const ins = this.db.prepare(
+          'INSERT INTO sync_rejected (seq, event_id, type, code, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+        );
+        for (const x of res.rejected)
+          ins.run(x.seq, x.eventId, types.get(x.seq) ?? '', x.code, x.reason, now);
+        this.db
+          .prepare('UPDATE sync_state SET acked_seq = max(acked_seq, ?) WHERE id = 1')
+          .run(res.highestSeq);
+        this.db.prepare('UPDATE outbox SET pushed = 1 WHERE seq <= ? AND pushed = 0').run(res.highestSeq);
+      })();
+      this.noteSuccess();
+      pushed += res.applied + res.rejected.length;
+      if (res.highestSeq < events.at(-1)!.seq) {
+        const f = failure('SEQ_GAP', `hub holds up to ${res.highestSeq}`);
+        this.noteError(f);
+        return { ok: false, error: f };
+      }
+    }
+    return ok({ pushed });
+  }
+
+  // ---------- pull ----------
+
+  /** One pull (long poll when wait > 0); applies the changes and moves the cursor. */
+  async pullOnce(waitSeconds = 0): Promise<Result<{ applied: number; more: boolean }>> {
+    const st = this.state();
+    const q = `${SYNC_PATHS.pull}?cursor=${st.cursor}&wait=${waitSeconds}&limit=${this.o.pullLimit}`;
+    const r = await this.request('GET', q, '', waitSeconds * 1000);
+    if (!r.ok) {
+      this.noteError(r.error);
+      return r;
+    }
+    const p = pullResponseSchema.safeParse(r.value);
+    if (!p.success) {
+      const f = failure('HUB_UNREACHABLE', 'hub answered a pull with an unexpected body');
+      this.noteError(f);
+      return { ok: false, error: f };
+    }
+    this.applyChanges(p.data.changes);
+    this.db.prepare('UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1').run(p.data.cursor);
+    this.noteSuccess();
+    return ok({ applied: p.data.changes.length, more: p.data.more });
+  }
+
+  /** Pulls until the hub has nothing more (no waiting). */
+  async pullAll(): Promise<Result<{ applied: number }>> {
+    let applied = 0;
+    while (true) {
+      const r = await this.pullOnce(0);
+      if (!r.ok) return r;
+      applied += r.value.applied;
+      if (!r.value.more) return ok({ applied });
+    }
+  }
+
+  private applyChanges(changes: PullChange[]): void {
+    const k = this.kiosk;
+    let fines: Fine[] = [];
+    const flush = (): void => {
+      if (fines.length) k.fines.upsertMany(fines);
+      fines = [];
+    };
+    for (const c of changes) {
+      if (c.kind === 'fine') {
+        fines.push(c.fine);
+        continue;
+      }
+      flush();
+      switch (c.kind) {
+        case 'hubKey':
+          k.trust.addHubKey(c.key.keyId, c.key.publicKey);
+          break;
+        case 'payment': {
+          const v = verifyConfirmationToken(c.token, (id) => k.trust.hubKey(id));
+          // A token that does not verify is not a payment, whoever sent it.
+          if (v.ok) k.payments.recordFromHub(v.value, c.token);
+          break;
+        }
+        case 'void':
+          k.bills.void(c.billNo, 'hub');
+          break;
+        case 'config':
+          this.db.prepare('UPDATE sync_state SET hub_config = ? WHERE id = 1').run(JSON.stringify(c.config));
+          for (const key of ['decisionPattern'] as const) {
+            const v = c.config[key];
+            if (typeof v === 'string') {
+              try {
+                k.settings.set(key, v);
+              } catch {
+                // an invalid pattern from the hub leaves the current one in place
+              }
+            }
+          }
+          break;
+      }
+    }
+    flush();
+  }
+
+  // ---------- online lookup ----------
+
+  /** Asks the hub for a fine this kiosk does not have; caches what it finds. */
+  async lookup(q: { decisionNo: string } | { plate: string; vin6: string }): Promise<Result<Fine[]>> {
+    const qs = new URLSearchParams(q as Record<string, string>).toString();
+    const r = await this.request('GET', `${SYNC_PATHS.lookup}?${qs}`, '');
+    if (!r.ok) return r;
+    const p = lookupResponseSchema.safeParse(r.value);
+    if (!p.success) return fail('HUB_UNREACHABLE', 'hub answered a lookup with an unexpected body');
+    if (p.data.fines.length) this.kiosk.fines.upsertMany(p.data.fines);
+    return ok(p.data.fines);
+  }
+
+  // ---------- loops ----------
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopper = new AbortController();
+    this.loops = [this.pushLoop(), this.pullLoop()];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopper.abort();
+    this.wakeup.abort();
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+    // Calls made after stop (sync now) run with a fresh signal.
+    this.stopper = new AbortController();
+  }
+
+  /** Retry at once (network back, staff pressed "sync now", a new event was written). */
+  now(): void {
+    const w = this.wakeup;
+    this.wakeup = new AbortController();
+    w.abort();
+  }
+
+  private async wait(ms: number): Promise<void> {
+    await this.sleep(ms, AbortSignal.any([this.wakeup.signal, this.stopper.signal]));
+  }
+
+  private async pushLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopper.signal.aborted) {
+      const r = await this.pushAll().catch((e: Error) => fail('UNEXPECTED', e.message));
+      if (this.stopper.signal.aborted) break;
+      if (r.ok || r.error.code === 'NOT_ENROLLED') {
+        attempt = 0;
+        await this.wait(this.o.idlePollMs);
+      } else {
+        attempt++;
+        await this.wait(backoffDelay(attempt, this.o.baseDelayMs, this.o.maxDelayMs, this.random));
+      }
+    }
+  }
+
+  private async pullLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopper.signal.aborted) {
+      if (!this.kiosk.db.open) break;
+      if (!this.state().hub_url) {
+        await this.wait(this.o.idlePollMs);
+        continue;
+      }
+      const r = await this.pullOnce(this.o.pullWaitSeconds).catch((e: Error) =>
+        fail('UNEXPECTED', e.message),
+      );
+      if (this.stopper.signal.aborted) break;
+      if (r.ok) {
+        attempt = 0;
+      } else {
+        attempt++;
+        await this.wait(backoffDelay(attempt, this.o.baseDelayMs, this.o.maxDelayMs, this.random));
+      }
+    }
+  }
+
+  // ---------- status ----------
+
+  status(): SyncStatus {
+    return syncStatus(this.kiosk);
+  }
+}
+
+export function syncStatus(kiosk: Kiosk): SyncStatus {
+  const st = readState(kiosk.db);
+  const lastSeq = (kiosk.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM outbox').get() as { n: number })
+    .n;
+  const rejected = (
+    kiosk.db
+      .prepare('SELECT seq, event_id, type, code, reason, at FROM sync_rejected ORDER BY seq')
+      .all() as {
+      seq: number;
+      event_id: string;
+      type: string;
+      code: string;
+      reason: string;
+      at: number;
+    }[]
+  ).map((r) => ({ seq: r.seq, eventId: r.event_id, type: r.type, code: r.code, reason: r.reason, at: r.at }));
+  const code = st.last_error_code;
+  return {
+    enrolled: st.hub_url !== null,
+    hubUrl: st.hub_url,
+    deviceId: kiosk.identity.deviceId,
+    region: st.region,
+    queued: Math.max(0, lastSeq - st.acked_seq),
+    ackedSeq: st.acked_seq,
+    lastSeq,
+    cursor: st.cursor,
+    lastSuccessAt: st.last_success_at,
+    lastError:
+      code && st.last_error
+        ? {
+            code,
+            message: st.last_error,
+            messageZh: isCode(code) ? messages[code].zh : st.last_error,
+            at: st.last_error_at ?? 0,
+          }
+        : null,
+    clockOffsetSeconds: st.clock_offset_s,
+    clockWarning: clockWarning(st.clock_offset_s),
+    rejected,
+  };
+}
+
+/** Enrolls this kiosk with a hub using a one-time code: stores the hub, trusts its keys, keeps its config. */
+export async function enroll(
+  kiosk: Kiosk,
+  opts: { hubUrl: string; code: string; transport?: Transport },
+): Promise<Result<EnrollResponse>> {
+  const transport = opts.transport ?? defaultTransport;
+  let url: URL;
+  try {
+    url = new URL(opts.hubUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    return fail('MALFORMED', 'hub URL must be http:// or https://');
+  }
+  const base = url.toString().replace(/\/+$/, '');
+  const body = JSON.stringify({
+    code: opts.code.trim().toUpperCase(),
+    publicKey: kiosk.identity.publicKeyRaw,
+    deviceId: kiosk.identity.deviceId,
+  });
+  let status: number;
+  let text: string;
+  try {
+    const res = await transport(base + SYNC_PATHS.enroll, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (e) {
+    return fail('HUB_UNREACHABLE', (e as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail('HUB_UNREACHABLE', `hub answered ${status} with a body that is not JSON`);
+  }
+  if (status !== 200) {
+    const f = wireFailureSchema.safeParse(json);
+    if (f.success && isCode(f.data.error.code))
+      return { ok: false, error: { ...f.data.error, code: f.data.error.code } };
+    return fail('HUB_UNREACHABLE', `hub answered ${status}`);
+  }
+  const p = enrollResponseSchema.safeParse(json);
+  if (!p.success) return fail('HUB_UNREACHABLE', 'hub answered enrollment with an unexpected body');
+  const e = p.data;
+  if (e.deviceId !== kiosk.identity.deviceId) {
+    return fail(
+      'UNAUTHORIZED',
+      `hub assigned device id ${e.deviceId}, this kiosk is ${kiosk.identity.deviceId}`,
+    );
+  }
+  const now = Math.floor(kiosk.clock.now() / 1000);
+  kiosk.db.transaction(() => {
+    ensureState(kiosk.db);
+    kiosk.db
+      .prepare(
+        `UPDATE sync_state SET hub_url = ?, device_name = ?, region = ?, enrolled_at = ?, hub_config = ?,
+           clock_offset_s = ?, cursor = 0, acked_seq = 0 WHERE id = 1`,
+      )
+      .run(base, e.name, e.region, now, JSON.stringify(e.config), now - e.hubTime);
+    for (const k of e.hubKeys) kiosk.trust.addHubKey(k.keyId, k.publicKey);
+    // Bill QR codes point at the hub's pay page.
+    kiosk.settings.set('hubBase', typeof e.config.publicBase === 'string' ? e.config.publicBase : base);
+  })();
+  return ok(e);
+}
