@@ -16,7 +16,7 @@ export async function startTestHub(clock: Clock): Promise<RunningHub & { dir: st
     ...(url ? { databaseUrl: url, schema: `officer_${randomBytes(6).toString('hex')}` } : {}),
     clock,
     adminFile: false,
-    logger: makeLogger('silent'),
+    logger: makeLogger(process.env.FINEKIOSK_TEST_LOG ?? 'silent'),
     plugins: [{ plugin: officerBlocksPlugin }],
   });
   return Object.assign(running, { dir });
