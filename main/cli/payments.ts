@@ -1,0 +1,80 @@
+// Payment commands: the channel simulator for the demo and tests, optionally with a hub serving the pay
+// page against it. (Scanning a confirmation at the kiosk is `pay confirm`, in the kiosk's commands.)
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ChannelSimulator } from '../../hub/channels/simulator.ts';
+import { PAY_CONFIG_ENV, payConfigSchema, type PayConfig } from '../../hub/pay/config.ts';
+import { payPlugin } from '../../hub/pay/routes.ts';
+import { startHub } from '../../hub/server.ts';
+import { fail, ok } from '../../protocol/result.ts';
+import { optString, type Command, type CommandContext } from './framework.ts';
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+function hubDataDir(ctx: CommandContext): string {
+  const given = optString(ctx, 'data');
+  return path.resolve(given ?? ctx.io.env.FINEKIOSK_HUB_DATA ?? path.join(process.cwd(), '.hub'));
+}
+
+export const commands: Command[] = [
+  {
+    path: ['hub', 'simulate-channels'],
+    usage:
+      'hub simulate-channels [--port N] [--host H] [--config-out FILE] [--hub-base URL] [--serve-hub [--hub-port N]]',
+    summary: 'Run the Alipay / WeChat Pay simulator and write the hub channel config for it',
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'config-out': { type: 'string' },
+      'hub-base': { type: 'string' },
+      'serve-hub': { type: 'boolean', default: false },
+      'hub-port': { type: 'string' },
+    },
+    run: async (ctx) => {
+      const port = portSchema.safeParse(optString(ctx, 'port') ?? '8090');
+      const hubPort = portSchema.safeParse(optString(ctx, 'hub-port') ?? '8080');
+      if (!port.success || !hubPort.success) return fail('MALFORMED', 'ports are 0 to 65535');
+      const hubBase = optString(ctx, 'hub-base');
+      if (hubBase !== undefined && !z.url().safeParse(hubBase).success)
+        return fail('MALFORMED', '--hub-base must be a URL');
+      const dataDir = hubDataDir(ctx);
+      const configFile = path.resolve(optString(ctx, 'config-out') ?? path.join(dataDir, 'channels.json'));
+
+      const sim = new ChannelSimulator({ host: optString(ctx, 'host') ?? '127.0.0.1' });
+      const simUrl = await sim.start(port.data);
+      const config: PayConfig = payConfigSchema.parse({
+        ...(hubBase ? { publicBase: hubBase } : {}),
+        ...sim.hubConfig(),
+      });
+      // The file holds private keys (the simulator's, but treat it like the real thing).
+      mkdirSync(path.dirname(configFile), { recursive: true });
+      writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
+      chmodSync(configFile, 0o600);
+      ctx.io.stderr(
+        `channel simulator on ${simUrl} (Alipay gateway ${simUrl}/gateway.do, WeChat Pay ${simUrl}/v3/...)\n`,
+      );
+      ctx.io.stderr(
+        `hub channel config written to ${configFile}; set ${PAY_CONFIG_ENV}=${configFile} for the hub\n`,
+      );
+      let hubUrl: string | undefined;
+      let running: Awaited<ReturnType<typeof startHub>> | undefined;
+      if (ctx.values['serve-hub']) {
+        const url = ctx.io.env.DATABASE_URL;
+        running = await startHub({
+          dataDir,
+          port: hubPort.data,
+          ...(url ? { databaseUrl: url } : {}),
+          plugins: [{ plugin: payPlugin({ config }) }],
+        });
+        hubUrl = running.url;
+        ctx.io.stderr(`hub with the pay page on ${hubUrl} (${running.db.kind})\n`);
+      }
+      await ctx.io.stopSignal;
+      await running?.close();
+      await sim.close();
+      return ok({ simulator: simUrl, config: configFile, ...(hubUrl ? { hub: hubUrl } : {}) });
+    },
+    text: () => 'channel simulator stopped',
+  },
+];
