@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runAdmin } from '../../hub/admin.ts';
 import { openHubDb } from '../../hub/db.ts';
 import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/server.ts';
+import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
@@ -77,6 +78,7 @@ export const commands: Command[] = [
         port: Number(portText),
         host: optString(ctx, 'host') ?? '127.0.0.1',
         ...(url ? { databaseUrl: url } : {}),
+        plugins: [{ plugin: officerBlocksPlugin }],
       });
       ctx.io.stderr(
         `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n`,
