@@ -68,12 +68,15 @@ export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
   for (const b of blocks) {
     switch (b.kind) {
       case 'text': {
-        const size = b.size ?? 1;
         const indent = b.indent ?? 0;
+        const h = b.size ?? 1;
+        // A double-size title that would wrap on narrow paper prints double height only.
+        const fitsSingle = textColumns(b.text) <= cols && textColumns(b.text) * 2 > cols;
+        const w = h === 2 && fitsSingle ? 1 : h;
         e.align(b.align ?? 'left')
           .bold(b.bold ?? false)
-          .size(size);
-        for (const l of wrapColumns(b.text, Math.floor(cols / size) - indent)) e.line(' '.repeat(indent) + l);
+          .size(w, h);
+        for (const l of wrapColumns(b.text, Math.floor(cols / w) - indent)) e.line(' '.repeat(indent) + l);
         e.size(1);
         break;
       }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const printerProfileSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,32}$/),
-  name: z.string().max(80),
+  name: z.string().max(200),
   paperMm: z.union([z.literal(58), z.literal(80)]),
   /** Printable dots per line (font A is 12 dots a column). */
   dots: z.union([z.literal(384), z.literal(576)]),

@@ -77,7 +77,8 @@ export function wrapColumns(text: string, cols: number): string[] {
         push();
         continue;
       }
-      if (NO_LINE_START.has(tok) && line.length > 0) {
+      const lastChar = [...line].pop();
+      if (NO_LINE_START.has(tok) && lastChar !== undefined && textColumns(lastChar + tok) <= cols) {
         // Move the last character down with the closing punctuation.
         const chars = [...line];
         const last = chars.pop()!;

@@ -55,6 +55,8 @@ export interface VirtualPrinter {
   state: VirtualState;
   set(s: Partial<VirtualState>): void;
   pages: PrintedPage[];
+  /** Each connection (job): when it opened and closed (ms), and the bytes it carried. */
+  connections: { job: number; openedAt: number; closedAt?: number; bytes: number }[];
   /** Resolves when at least n pages have been printed. */
   waitForPages(n: number, timeoutMs?: number): Promise<PrintedPage[]>;
   close(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     paperEndAfterBytes: null,
   };
   const pages: PrintedPage[] = [];
+  const connections: VirtualPrinter['connections'] = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<net.Socket>();
   let jobs = 0;
@@ -85,6 +88,8 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
   const server = net.createServer((socket) => {
     sockets.add(socket);
     const job = ++jobs;
+    const conn: VirtualPrinter['connections'][number] = { job, openedAt: Date.now(), bytes: 0 };
+    connections.push(conn);
     const received: Buffer[] = [];
     const it = new Interpreter(dots, {
       status: (n) => {
@@ -105,6 +110,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     socket.on('data', (d: Buffer) => {
       if (state.silent) return;
       received.push(d);
+      conn.bytes += d.length;
       if (state.paperEndAfterBytes !== null) {
         // Split the data where the paper runs out, so what follows is not printed.
         const left = state.paperEndAfterBytes;
@@ -121,6 +127,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     });
     const done = (): void => {
       sockets.delete(socket);
+      conn.closedAt = Date.now();
       if (state.silent) return;
       it.end();
       if (opts.saveBytes && received.length) {
@@ -187,6 +194,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     state,
     set,
     pages,
+    connections,
     waitForPages(n, timeoutMs = 10_000) {
       if (pages.length >= n) return Promise.resolve(pages);
       return new Promise((resolve, reject) => {
