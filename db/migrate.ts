@@ -77,14 +77,31 @@ export function migrate(
   const insert = db.prepare(
     'INSERT INTO schema_migrations (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
   );
+  const has = db.prepare('SELECT checksum FROM schema_migrations WHERE id = ?');
   const applied: number[] = [];
   for (const m of sorted) {
     if (done.has(m.id)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      insert.run(m.id, m.name, migrationChecksum(m), now());
-    }).immediate();
-    applied.push(m.id);
+    const ran = db
+      .transaction(() => {
+        // Another process (a CLI beside the running kiosk) may have applied it since we looked.
+        const row = has.get(m.id) as { checksum: string } | undefined;
+        if (row) {
+          if (row.checksum !== migrationChecksum(m)) {
+            throw new FailureError(
+              failure(
+                'SCHEMA_MISMATCH',
+                `migration ${m.id} (${m.name}) in the database differs from this version's`,
+              ),
+            );
+          }
+          return false;
+        }
+        db.exec(m.sql);
+        insert.run(m.id, m.name, migrationChecksum(m), now());
+        return true;
+      })
+      .immediate();
+    if (ran) applied.push(m.id);
   }
   const version = Math.max(0, ...rows.map((r) => r.id), ...applied);
   return { applied, version };

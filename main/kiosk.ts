@@ -61,15 +61,14 @@ export function openKiosk(opts: KioskOptions): Kiosk {
   const db = openDatabase(path.join(dataDir, DB_FILE));
   try {
     migrate(db, kioskMigrations, () => clock.now());
-    const row = db.prepare('SELECT device_id, public_key FROM device WHERE id = 1').get() as
-      { device_id: string; public_key: string } | undefined;
-    if (!row) {
-      db.prepare('INSERT INTO device (id, device_id, public_key, created_at) VALUES (1, ?, ?, ?)').run(
-        identity.deviceId,
-        identity.publicKeyRaw,
-        Math.floor(clock.now() / 1000),
-      );
-    } else if (row.device_id !== identity.deviceId || row.public_key !== identity.publicKeyRaw) {
+    db.prepare(
+      'INSERT INTO device (id, device_id, public_key, created_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ).run(identity.deviceId, identity.publicKeyRaw, Math.floor(clock.now() / 1000));
+    const row = db.prepare('SELECT device_id, public_key FROM device WHERE id = 1').get() as {
+      device_id: string;
+      public_key: string;
+    };
+    if (row.device_id !== identity.deviceId || row.public_key !== identity.publicKeyRaw) {
       // The key file and the database belong to different devices: refuse rather than sign as someone else.
       throw new Error(
         `${path.join(dataDir, 'device.key')} belongs to device ${identity.deviceId} but the database was made by ${row.device_id}`,

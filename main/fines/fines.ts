@@ -1,7 +1,7 @@
 // Fines: import from a JSON or CSV file (all or nothing), lookup by decision number or by plate plus the
 // last 6 of the vehicle id, and bulk upsert for the hub's sync pull.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Database } from '../../db/connection.ts';
@@ -266,6 +266,8 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
   const importFile = (file: string): Result<ImportReport> => {
     let bytes: Buffer;
     try {
+      if (statSync(file).size > MAX_IMPORT_BYTES)
+        return fail('TOO_LARGE', `${file} is over ${MAX_IMPORT_BYTES} bytes`);
       bytes = readFileSync(file);
     } catch (e) {
       return fail(
@@ -366,18 +368,19 @@ export function csvToRows(
   const problems: (string | undefined)[] = [];
   for (const r of body) {
     const o: Record<string, unknown> = {};
-    problems.push(
-      r.fields.length !== header.length
-        ? `has ${r.fields.length} fields, the header has ${header.length}`
-        : undefined,
-    );
+    const why: string[] = [];
+    if (r.fields.length !== header.length)
+      why.push(`has ${r.fields.length} fields, the header has ${header.length}`);
     header.forEach((h, i) => {
       const v = r.fields[i];
       if (v === undefined) return;
-      if (h === 'fineFen' || h === 'points') o[h] = INT_RE.test(v.trim()) ? Number(v.trim()) : v;
-      else if (h === 'descriptionEn' && v === '') return;
+      if (h === 'fineFen' || h === 'points') {
+        if (INT_RE.test(v.trim())) o[h] = Number(v.trim());
+        else why.push(`${h}: ${JSON.stringify(v)} is not a whole number${h === 'fineFen' ? ' of fen' : ''}`);
+      } else if (h === 'descriptionEn' && v === '') return;
       else o[h] = v;
     });
+    problems.push(why.length ? why.join('; ') : undefined);
     rows.push(o);
     lines.push(r.line);
   }

@@ -8,8 +8,9 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
-  renameSync,
+  linkSync,
   statSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -78,8 +79,16 @@ export function loadOrCreateIdentity(dataDir: string): Identity {
     closeSync(fd);
   }
   chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
-  // Make the rename itself durable.
+  try {
+    // link, not rename: if another process made its key first, keep theirs and use it.
+    linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    unlinkSync(tmp);
+    return loadOrCreateIdentity(dataDir);
+  }
+  unlinkSync(tmp);
+  // Make the new name itself durable.
   const dfd = openSync(dataDir, 'r');
   try {
     fsyncSync(dfd);

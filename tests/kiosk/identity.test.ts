@@ -57,3 +57,20 @@ describe('device identity', () => {
     }
   });
 });
+
+describe('two openers of one data folder', () => {
+  it('share one identity and one database (a CLI beside the running kiosk)', () => {
+    const dir = tempDir();
+    try {
+      const a = openKiosk({ dataDir: dir });
+      const b = openKiosk({ dataDir: dir });
+      expect(b.identity.deviceId).toBe(a.identity.deviceId);
+      a.trust.addHubKey('k1', b.identity.publicKeyRaw);
+      expect(b.trust.hubKey('k1')).toBeDefined();
+      a.close();
+      b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
