@@ -2,7 +2,7 @@
 // drain, so a 9,600-baud link is paced by the port itself rather than overrunning the printer's buffer.
 import { ByteQueue, TransportError, withTimeout, type Transport } from './types.ts';
 
-interface PortLike {
+export interface PortLike {
   open(cb: (err: Error | null) => void): void;
   write(data: Uint8Array, cb: (err: Error | null | undefined) => void): boolean;
   drain(cb: (err: Error | null) => void): void;

@@ -229,7 +229,7 @@ export class Interpreter {
     else if (fn === 80) this.qr.data = Buffer.from(p.subarray(3)).toString('latin1');
     else if (fn === 81 && this.qr.data) {
       this.flushText();
-      this.page.qrData.push(this.qr.data);
+      if (this.printing()) this.page.qrData.push(this.qr.data);
       this.drawBitmap(qrBitmap(this.qr.data, this.qr.size, this.qr.level));
     }
   }

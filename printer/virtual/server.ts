@@ -56,7 +56,14 @@ export interface VirtualPrinter {
   set(s: Partial<VirtualState>): void;
   pages: PrintedPage[];
   /** Each connection (job): when it opened and closed (ms), and the bytes it carried. */
-  connections: { job: number; openedAt: number; closedAt?: number; bytes: number }[];
+  connections: {
+    job: number;
+    openedAt: number;
+    closedAt?: number;
+    firstDataAt?: number;
+    lastDataAt?: number;
+    bytes: number;
+  }[];
   /** Resolves when at least n pages have been printed. */
   waitForPages(n: number, timeoutMs?: number): Promise<PrintedPage[]>;
   close(): Promise<void>;
@@ -111,6 +118,8 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       if (state.silent) return;
       received.push(d);
       conn.bytes += d.length;
+      conn.firstDataAt ??= Date.now();
+      conn.lastDataAt = Date.now();
       if (state.paperEndAfterBytes !== null) {
         // Split the data where the paper runs out, so what follows is not printed.
         const left = state.paperEndAfterBytes;

@@ -1,0 +1,125 @@
+// Printer faults against the virtual printer: paper out before and during a job, a printer gone or
+// silent, and two jobs at once.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeQrFromPng } from '../../printer/qr-decode.ts';
+import { outboxTypes } from '../kiosk/helpers.ts';
+import { PARKING, printFixture, RED_LIGHT, type PrintFixture } from '../printer/helpers.ts';
+
+let pf: PrintFixture | undefined;
+afterEach(async () => {
+  await pf?.cleanup();
+  pf = undefined;
+});
+
+function issue(p: PrintFixture, decisionNo = RED_LIGHT) {
+  const b = p.f.kiosk.bills.issue(decisionNo);
+  if (!b.ok) throw new Error(b.error.message);
+  return b.value;
+}
+
+const events = (p: PrintFixture) =>
+  p.f.kiosk.outbox
+    .list(0, 100)
+    .filter((e) => e.type === 'print.job')
+    .map((e) => JSON.parse(e.payload) as { state: string; error?: string });
+
+describe('printer faults', () => {
+  it('paper end before a job: refused with the reason, nothing printed, bill not printed', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    pf.vp.set({ paperEnd: true });
+    const r = await pf.printing.printBill(bill.billNo);
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'PRINTER_PAPER_END', details: { stage: 'before' } },
+    });
+    const job = pf.printing.service.latest('bill', bill.billNo)!;
+    expect(job).toMatchObject({ state: 'failed', errorCode: 'PRINTER_PAPER_END', attempts: 1 });
+    // Only the status requests went over the wire: 4 × DLE EOT n.
+    expect(pf.vp.connections.map((c) => c.bytes)).toEqual([12]);
+    expect(pf.vp.pages).toHaveLength(0);
+    expect(events(pf)).toEqual([expect.objectContaining({ state: 'failed' })]);
+  });
+
+  for (const [fault, code] of [
+    [{ coverOpen: true }, 'PRINTER_COVER_OPEN'],
+    [{ offline: true }, 'PRINTER_OFFLINE'],
+    [{ cutterError: true }, 'PRINTER_CUTTER_ERROR'],
+  ] as const) {
+    it(`refuses a job with ${code}`, async () => {
+      pf = await printFixture();
+      const bill = issue(pf);
+      pf.vp.set(fault);
+      expect(await pf.printing.printBill(bill.billNo)).toMatchObject({ ok: false, error: { code } });
+      expect(pf.vp.pages).toHaveLength(0);
+    });
+  }
+
+  it('paper end in the middle of a job: failed; after new paper the reprint carries the same QR', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    pf.vp.set({ paperEndAfterBytes: 400 });
+    const r = await pf.printing.printBill(bill.billNo);
+    expect(r).toMatchObject({ ok: false, error: { code: 'PRINTER_PAPER_END', details: { stage: 'after' } } });
+    const failed = pf.printing.service.latest('bill', bill.billNo)!;
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1 });
+    // The page that came out is cut short: no QR on it.
+    const [short] = await pf.vp.waitForPages(1);
+    expect(short!.qrData).toEqual([]);
+    expect(decodeQrFromPng(readFileSync(short!.file))).toBeUndefined();
+
+    pf.vp.set({ paperEnd: false });
+    const again = await pf.printing.printBill(bill.billNo);
+    expect(again).toMatchObject({ ok: true, value: { id: failed.id, state: 'printed', attempts: 2 } });
+    expect(pf.printing.service.get(failed.id)!.bytesSha256).toBe(failed.bytesSha256);
+    const pages = await pf.vp.waitForPages(2);
+    expect(decodeQrFromPng(readFileSync(pages[1]!.file))).toBe(bill.url);
+    expect(events(pf).map((e) => e.state)).toEqual(['failed', 'printed']);
+    expect(outboxTypes(pf.f.kiosk).filter((t) => t === 'print.job')).toHaveLength(2);
+  });
+
+  it('a printer that is gone: a clear error within a few seconds', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    await pf.vp.close();
+    const t = Date.now();
+    const r = await pf.printing.printBill(bill.billNo);
+    expect(Date.now() - t).toBeLessThan(3000);
+    expect(r).toMatchObject({ ok: false, error: { code: 'PRINTER_UNREACHABLE' } });
+    expect(await pf.printing.status()).toMatchObject({ state: 'unreachable' });
+    expect(pf.printing.service.latest('bill', bill.billNo)).toMatchObject({ state: 'failed' });
+  });
+
+  it('a silent printer (connects, never answers): times out with the default timeouts, no hang', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    pf.vp.set({ silent: true });
+    const t = Date.now();
+    const r = await pf.printing.printBill(bill.billNo);
+    const ms = Date.now() - t;
+    expect(r).toMatchObject({ ok: false, error: { code: 'PRINTER_TIMEOUT' } });
+    expect(ms).toBeLessThan(5000);
+    expect(pf.vp.pages).toHaveLength(0);
+  });
+
+  it('a second job while one prints waits its turn: queued, not interleaved', async () => {
+    pf = await printFixture();
+    const a = issue(pf, RED_LIGHT);
+    const b = issue(pf, PARKING);
+    const p1 = pf.printing.printBill(a.billNo);
+    const p2 = pf.printing.printBill(b.billNo);
+    // Both are recorded at once; the second is still queued while the first is on the printer.
+    const second = pf.printing.service.latest('bill', b.billNo)!;
+    expect(second.state).toBe('queued');
+    const [r1, r2] = await Promise.all([p1, p2]);
+    expect(r1.ok && r2.ok).toBe(true);
+    const [c1, c2] = pf.vp.connections;
+    // The second job's bytes start only after the first job's last byte (its final status request).
+    expect(c2!.firstDataAt!).toBeGreaterThanOrEqual(c1!.lastDataAt!);
+    expect(c1!.bytes).toBe(pf.printing.service.latest('bill', a.billNo)!.size + 24);
+    const pages = await pf.vp.waitForPages(2);
+    expect(pages.map((p) => p.job)).toEqual([1, 2]);
+    expect(pages.map((p) => p.qrData)).toEqual([[a.url], [b.url]]);
+  });
+});
