@@ -1,0 +1,95 @@
+// Printing: bytes on the wire for one 80 mm bill (native QR + GB18030 text, raster QR, all raster), what
+// each costs on a 115,200-baud Bluetooth link and a 9,600-baud serial link, and the encode time of a bill.
+import { encodeBill } from '../printer/documents/index.ts';
+import { profiles, withOverrides } from '../printer/profiles.ts';
+import { interpretBytes } from '../printer/virtual/interpreter.ts';
+import { generateKeyPair } from '../protocol/signing.ts';
+import { billUrl, makeBillToken } from '../protocol/tokens.ts';
+import { fmtMs, measure, printSection } from './lib.ts';
+
+function sampleBill(i = 0) {
+  const keys = generateKeyPair();
+  const claims = {
+    billNo: `K8F3A2BQ7ZMD-${1000 + i}`,
+    decisionNo: '3101012026003040',
+    amountFen: 20000,
+    issuedAt: 1_795_226_400,
+    expiresAt: 1_795_226_400 + 14_400,
+    deviceId: 'k8f3a2bq7zmd',
+  };
+  return {
+    billNo: claims.billNo,
+    decisionNo: claims.decisionNo,
+    plateMasked: '沪A***45',
+    violation: '驾驶机动车违反道路交通信号灯通行',
+    violationEn: 'Driving through a red traffic light',
+    place: '上海市黄浦区延安东路与河南中路交叉口',
+    occurredAt: '2026-11-12T08:31:00+08:00',
+    fineFen: 20000,
+    lateFeeFen: 0,
+    amountFen: 20000,
+    points: 6,
+    url: billUrl('https://pay.finekiosk.example.cn', makeBillToken(claims, keys.privateKey)),
+    expiresAt: claims.expiresAt,
+    deviceId: claims.deviceId,
+  };
+}
+
+/** 8N1 serial: 10 bits on the line per byte. */
+const lineSeconds = (bytes: number, baud: number): string => `${((bytes * 10) / baud).toFixed(2)} s`;
+
+export async function run(): Promise<void> {
+  const doc = sampleBill();
+  const native = profiles['generic-80'];
+  const rasterQr = withOverrides(native, { nativeQr: false });
+  const allRaster = withOverrides(native, { nativeQr: false, cjkFont: false });
+  const sizes = {
+    native: encodeBill(doc, native).length,
+    rasterQr: encodeBill(doc, rasterQr).length,
+    allRaster: encodeBill(doc, allRaster).length,
+  };
+  printSection('Bytes on the wire, one 80 mm bill', [
+    { name: 'native QR + GB18030 text', value: `${sizes.native} B`, anchor: 'aim ≤ 1,500 B' },
+    {
+      name: 'raster QR (GS v 0) + GB18030 text',
+      value: `${sizes.rasterQr} B`,
+      anchor: `${(sizes.rasterQr / sizes.native).toFixed(1)}× native`,
+    },
+    {
+      name: 'all raster (text and QR as images)',
+      value: `${sizes.allRaster} B`,
+      anchor: `${(sizes.allRaster / sizes.native).toFixed(1)}× native`,
+    },
+  ]);
+  printSection('Line time (8N1, 10 bits a byte)', [
+    { name: 'native @ 115,200 baud (Bluetooth SPP)', value: lineSeconds(sizes.native, 115_200) },
+    { name: 'raster QR @ 115,200 baud', value: lineSeconds(sizes.rasterQr, 115_200) },
+    { name: 'all raster @ 115,200 baud', value: lineSeconds(sizes.allRaster, 115_200) },
+    { name: 'native @ 9,600 baud (serial)', value: lineSeconds(sizes.native, 9_600) },
+    { name: 'raster QR @ 9,600 baud', value: lineSeconds(sizes.rasterQr, 9_600) },
+    { name: 'all raster @ 9,600 baud', value: lineSeconds(sizes.allRaster, 9_600) },
+  ]);
+
+  const docs = Array.from({ length: 16 }, (_, i) => sampleBill(i));
+  const enc = await measure(10_000, (i) => encodeBill(docs[Math.abs(i) % docs.length]!, native));
+  const baseline = await measure(10_000, (i) => JSON.stringify(docs[Math.abs(i) % docs.length]!));
+  const encRaster = await measure(500, (i) => encodeBill(docs[Math.abs(i) % docs.length]!, rasterQr));
+  const encAll = await measure(200, (i) => encodeBill(docs[Math.abs(i) % docs.length]!, allRaster));
+  printSection('Encode time of a bill (80 mm)', [
+    {
+      name: 'native, p50 / p99 over 10,000',
+      value: `${fmtMs(enc.p50)} / ${fmtMs(enc.p99)}`,
+      anchor: `aim p99 < 2 ms; JSON.stringify of the same document: p99 ${fmtMs(baseline.p99)}`,
+    },
+    { name: 'raster QR, p50 / p99 over 500', value: `${fmtMs(encRaster.p50)} / ${fmtMs(encRaster.p99)}` },
+    { name: 'all raster, p50 / p99 over 200', value: `${fmtMs(encAll.p50)} / ${fmtMs(encAll.p99)}` },
+  ]);
+  const bytes = encodeBill(doc, native);
+  const render = await measure(50, () => interpretBytes(bytes, 576));
+  printSection('Virtual printer', [
+    {
+      name: 'render one bill to a 1-bit page, p50 / p99 over 50',
+      value: `${fmtMs(render.p50)} / ${fmtMs(render.p99)}`,
+    },
+  ]);
+}
