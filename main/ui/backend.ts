@@ -82,6 +82,8 @@ export interface UiOptions {
   port?: number;
   pinCost?: PinCost;
   onError?(method: string, err: unknown): void;
+  /** Another area's API methods (officer mode), tried before the kiosk's: undefined means not mine. */
+  extraCall?(method: string, input: unknown): Promise<Result<unknown>> | undefined;
 }
 
 export interface Ui {
@@ -113,7 +115,7 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     ...(opts.config ? { config: opts.config } : {}),
   });
   const server = await startServer({
-    call: api.call,
+    call: (method, input) => opts.extraCall?.(method, input) ?? api.call(method, input),
     staticDir: opts.staticDir ?? RENDERER_DIST,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.onError ? { onError: opts.onError } : {}),

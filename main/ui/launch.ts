@@ -11,6 +11,7 @@ import type { Kiosk } from '../kiosk.ts';
 import { prepareKiosk, type StartOptions } from '../start.ts';
 import { startUi, type Ui } from './backend.ts';
 import { servicePrinter } from './printing.ts';
+import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
 
 export interface LaunchOptions extends Omit<StartOptions, 'io'> {
@@ -80,6 +81,7 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       ...(opts.staticDir ? { staticDir: opts.staticDir } : {}),
       ...(opts.uiPort !== undefined ? { port: opts.uiPort } : {}),
       ...(opts.pinCost ? { pinCost: opts.pinCost } : {}),
+      extraCall: officerCall({ kiosk, printService, printerUrl, profile }),
       onError: (method, err) =>
         opts.io.stderr(`ui: ${method} failed unexpectedly: ${(err as Error).message}\n`),
     });

@@ -7,12 +7,13 @@ import { createRoot } from 'react-dom/client';
 import { I18nextProvider } from 'react-i18next';
 import { App } from './App.tsx';
 import { setupI18n } from './i18n.ts';
+import { officerOr } from '../officer/OfficerApp.tsx';
 
 const i18n = setupI18n();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <I18nextProvider i18n={i18n}>
-      <App />
+      {officerOr(<App />)}
     </I18nextProvider>
   </StrictMode>,
 );

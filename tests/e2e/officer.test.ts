@@ -1,0 +1,150 @@
+// The officer flow in the browser against the virtual printer: PIN login (officer role), a ticket for a
+// car → the penalty notice printed with a scannable QR holding the bill; a pedestrian ticket → the QR on
+// screen; refusals (bad plate, amount out of range) shown with their reasons.
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addBlocks } from '../../main/officer/numbers.ts';
+import { createOfficerService } from '../../main/officer/officers.ts';
+import { decodeQrFromPng } from '../../printer/qr-decode.ts';
+import { verifyBillToken, tokenFromBillUrl } from '../../protocol/tokens.ts';
+import { ensureRenderer, launchBrowser, screen, startTestKiosk, type TestKiosk } from './helpers.ts';
+
+let browser: Browser;
+let kiosk: TestKiosk;
+const PIN = '246810';
+
+beforeAll(async () => {
+  ensureRenderer();
+  [browser, kiosk] = await Promise.all([launchBrowser(), startTestKiosk()]);
+  const officers = createOfficerService(kiosk.kiosk.db, kiosk.clock, { N: 1024, r: 8, p: 1 });
+  const added = await officers.add('031234', '王警官', PIN);
+  expect(added.ok).toBe(true);
+  // A block of numbers as the hub hands it out.
+  addBlocks(
+    kiosk.kiosk.db,
+    [{ blockId: 'e2e-1', region: '310100', prefix: '31010020269', width: 7, first: 1, last: 150 }],
+    kiosk.clock.now(),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await kiosk?.stop();
+});
+
+async function login(): Promise<Page> {
+  // A 10-inch tablet in landscape.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
+  const page = await ctx.newPage();
+  await page.goto(kiosk.ui.server.launchUrl);
+  await page.goto(`${kiosk.ui.server.origin}#officer`);
+  await page.reload();
+  await page.getByTestId('officer-pin').fill(PIN);
+  await page.getByTestId('officer-login').click();
+  await page.waitForSelector('[data-testid="officer-screen"]');
+  await page.waitForSelector('[data-testid="officer-numbers"]');
+  return page;
+}
+
+const verify = (url: string) =>
+  verifyBillToken(tokenFromBillUrl(url)!, (id) =>
+    id === kiosk.kiosk.identity.deviceId ? kiosk.kiosk.identity.publicKey : undefined,
+  );
+
+describe('officer flow', () => {
+  it('refuses a wrong PIN with its reason', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(kiosk.ui.server.launchUrl);
+    await page.goto(`${kiosk.ui.server.origin}#officer`);
+    await page.reload();
+    await page.getByTestId('officer-pin').fill('000000');
+    await page.getByTestId('officer-login').click();
+    await expect.poll(() => page.getByTestId('officer-error').getAttribute('data-code')).toBe('PIN_WRONG');
+    await ctx.close();
+  });
+
+  it('ticket → notice printed on the virtual printer with a scannable QR', async () => {
+    const page = await login();
+    expect(await page.getByTestId('officer-sample').isVisible()).toBe(true);
+    await screen(page, 'officer-01-form');
+
+    // A bad plate is refused with its reason, and uses no number.
+    await page.getByTestId('officer-plate').fill('沪I12345');
+    await page.getByTestId('officer-code').fill('1625');
+    await page.getByTestId('officer-code-1625').click();
+    await page.getByTestId('officer-place').fill('人民广场 西藏中路口');
+    await page.getByTestId('officer-issue').click();
+    await expect.poll(() => page.getByTestId('officer-error').getAttribute('data-code')).toBe('BAD_PLATE');
+
+    await page.getByTestId('officer-plate').fill('沪A12345');
+    await page.getByTestId('officer-issue').click();
+    await page.waitForSelector('[data-testid="officer-decision"]');
+    const decisionNo = (await page.getByTestId('officer-decision').textContent())!;
+    expect(decisionNo).toBe('310100202690000001');
+    expect(await page.getByTestId('officer-amount').textContent()).toBe('￥200.00');
+    // The full plate never reaches the screen.
+    expect(await page.content()).not.toContain('沪A12345');
+    await screen(page, 'officer-02-issued');
+
+    const before = kiosk.virtualPrinter!.pages.length;
+    await page.getByTestId('officer-print').click();
+    await page.waitForSelector('[data-testid="officer-printed"]');
+    const pages = await kiosk.virtualPrinter!.waitForPages(before + 1, 15_000);
+    const printed = pages[before]!;
+    const url = decodeQrFromPng(readFileSync(printed.file));
+    expect(url).toBeDefined();
+    const claims = verify(url!);
+    expect(claims.ok).toBe(true);
+    if (!claims.ok) return;
+    expect(claims.value.decisionNo).toBe(decisionNo);
+    expect(claims.value.amountFen).toBe(20000);
+    const text = printed.lines.join('\n');
+    expect(text).toContain('处罚决定书');
+    expect(text).toContain(decisionNo);
+    expect(text).toContain('15');
+    // A kiosk finds it by the decision number.
+    const fine = kiosk.kiosk.fines.findByDecisionNo(decisionNo);
+    expect(fine.ok && fine.value.status).toBe('unpaid');
+
+    // The same ticket's QR on screen also scans.
+    await page.getByTestId('officer-show-qr').click();
+    const shot = await page.getByTestId('officer-qr').screenshot();
+    expect(decodeQrFromPng(shot)).toBe(url);
+    await page.getByTestId('officer-qr-done').click();
+
+    // A range code: an amount outside it is refused with its reason.
+    await page.getByTestId('officer-plate').fill('沪AD12345');
+    await page.getByTestId('officer-code').fill('1039');
+    await page.getByTestId('officer-code-1039').click();
+    await page.getByTestId('officer-fine').fill('300');
+    await page.getByRole('button', { name: '人民广场 西藏中路口' }).click();
+    await page.getByTestId('officer-issue').click();
+    await expect
+      .poll(() => page.getByTestId('officer-error').getAttribute('data-code'))
+      .toBe('FINE_OUT_OF_RANGE');
+    await page.getByTestId('officer-fine').fill('100');
+    await page.getByTestId('officer-issue').click();
+    await page.waitForSelector('[data-testid="officer-decision"]');
+    expect(await page.getByTestId('officer-decision').textContent()).toBe('310100202690000002');
+    expect(await page.getByTestId('officer-amount').textContent()).toBe('￥100.00');
+    await page.context().close();
+  });
+
+  it('pedestrian: the payment QR full screen, scannable', async () => {
+    const page = await login();
+    await page.getByTestId('officer-kind-pedestrian').check();
+    await page.getByTestId('officer-code').fill('3001');
+    await page.getByTestId('officer-code-3001').click();
+    await page.getByTestId('officer-place').fill('南京东路步行街');
+    await page.getByTestId('officer-issue').click();
+    await page.waitForSelector('[data-testid="officer-qr"]');
+    await screen(page, 'officer-03-qr');
+    const url = decodeQrFromPng(await page.getByTestId('officer-qr').screenshot());
+    expect(url).toBeDefined();
+    const claims = verify(url!);
+    expect(claims.ok && claims.value.amountFen).toBe(1000);
+    await page.context().close();
+  });
+});
