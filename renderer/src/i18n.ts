@@ -68,7 +68,7 @@ export const zh = {
   bill: {
     title: '请扫码缴款',
     printed: '缴款单已打印，请取走',
-    scanWith: '用支付宝或微信扫描下方二维码（与缴款单上的相同）',
+    scanWith: '用支付宝或微信扫描此二维码（与缴款单上的相同）',
     amount: '金额',
     billNo: '缴款单号',
     timeLeft: '二维码剩余有效时间',
@@ -242,7 +242,7 @@ export const en: DeepStrings<Strings> = {
   bill: {
     title: 'Scan to pay',
     printed: 'Your bill is printed; please take it',
-    scanWith: 'Scan the code below with Alipay or WeChat (the same code as on the bill)',
+    scanWith: 'Scan this code with Alipay or WeChat (the same code as on the bill)',
     amount: 'Amount',
     billNo: 'Bill number',
     timeLeft: 'Code valid for',
