@@ -1,5 +1,6 @@
 // Printing wired to the kiosk: bill and receipt documents from the kiosk's bills, the print service on
 // the kiosk's database with its outbox, and the API's PrinterPort on top.
+import path from 'node:path';
 import { maskPlate } from '../../protocol/fines.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds } from '../../protocol/time.ts';
@@ -170,4 +171,42 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
       };
     },
   });
+}
+
+export interface KioskVirtualPrinter {
+  url: string;
+  controlUrl?: string;
+  outDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the virtual printer in this process for `npm start`: on 127.0.0.1:9100 when free (else any free
+ * port), pages as PNG in <dataDir>/printed, status control over HTTP. Point createKioskPrinting at `url`.
+ */
+export async function startKioskVirtualPrinter(o: {
+  dataDir: string;
+  port?: number;
+  controlPort?: number;
+  profile?: PrinterProfile | string;
+}): Promise<KioskVirtualPrinter> {
+  const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
+  const prof = resolveProfile(o.profile);
+  const dots = prof.ok ? prof.value.dots : 576;
+  const outDir = path.join(o.dataDir, 'printed');
+  const start = (port: number) =>
+    startVirtualPrinter({ port, outDir, dots, controlPort: o.controlPort ?? 0, saveBytes: true });
+  let vp;
+  try {
+    vp = await start(o.port ?? 9100);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    vp = await start(0);
+  }
+  return {
+    url: vp.url,
+    ...(vp.controlUrl ? { controlUrl: vp.controlUrl } : {}),
+    outDir,
+    close: () => vp.close(),
+  };
 }

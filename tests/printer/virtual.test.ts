@@ -145,3 +145,32 @@ describe('virtual printer', () => {
     }
   });
 });
+
+describe('virtual printer for npm start', () => {
+  it('starts in-process, falls back to a free port when the asked one is taken, and prints', async () => {
+    const net = await import('node:net');
+    const { startKioskVirtualPrinter } = await import('../../main/printing/printing.ts');
+    const { tempDir } = await import('../kiosk/helpers.ts');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const taken = (busy.address() as { port: number }).port;
+    const dataDir = tempDir();
+    const vp = await startKioskVirtualPrinter({ dataDir, port: taken });
+    try {
+      expect(vp.url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      expect(vp.url).not.toBe(`tcp://127.0.0.1:${taken}`);
+      expect(vp.outDir).toBe(path.join(dataDir, 'printed'));
+      const { Printer } = await import('../../printer/driver.ts');
+      const { transportForUrl } = await import('../../printer/transports/index.ts');
+      const p = new Printer(vp.url, () => {
+        const t = transportForUrl(vp.url);
+        if (!t.ok) throw new Error(t.error.message);
+        return t.value;
+      });
+      expect(await p.status()).toEqual({ state: 'ok' });
+    } finally {
+      await vp.close();
+      busy.close();
+    }
+  });
+});
