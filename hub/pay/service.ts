@@ -267,6 +267,11 @@ export function createPayService(opts: PayServiceOptions) {
     if (Number(order.amount_fen) !== p.amountFen) {
       return fail('AMOUNT_MISMATCH', `order ${order.amount_fen} fen, channel says ${p.amountFen}`);
     }
+    // The same transaction again (a retry, a duplicate, the query after the notification): already
+    // settled on this order, so nothing to do and no lock to take.
+    if ((order.status === 'paid' || order.status === 'refund') && order.txn_id === p.txnId) {
+      return ok(order.status === 'paid' ? 'duplicate' : 'refund');
+    }
     const s = await hub.payments.settle({
       billNo: order.bill_no,
       amountFen: p.amountFen,
@@ -279,10 +284,17 @@ export function createPayService(opts: PayServiceOptions) {
       outcome = s.value.status;
       if (outcome === 'refund') await flagRefund(order, p, 'bill already paid by another transaction');
       else {
+        // Order update and audit row in one statement: one commit.
         await hub.db.query(
-          "UPDATE pay_orders SET status = 'paid', txn_id = $2, settled_at = $3 WHERE out_trade_no = $1 AND status IN ('open', 'closed')",
-          [order.out_trade_no, p.txnId, nowS()],
+          `WITH u AS (
+             UPDATE pay_orders SET status = 'paid', txn_id = $2, settled_at = $3
+             WHERE out_trade_no = $1 AND status IN ('open', 'closed'))
+           INSERT INTO pay_notifications (channel, out_trade_no, txn_id, amount_fen, source, outcome, received_at)
+           VALUES ($4, $1, $2, $5, $6, $7, $3)`,
+          [order.out_trade_no, p.txnId, nowS(), channel, p.amountFen, source, outcome],
         );
+        if (outcome === 'settled') await closeOthers(order.bill_no, order.out_trade_no);
+        return ok(outcome);
       }
     } else if (['BILL_VOIDED', 'PAID_AFTER_EXPIRY', 'BILL_NOT_FOUND'].includes(s.error.code)) {
       // The channel has the money but the bill cannot take it: keep the record, pay it back.
@@ -296,7 +308,6 @@ export function createPayService(opts: PayServiceOptions) {
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [channel, p.outTradeNo, p.txnId, p.amountFen, source, outcome, nowS()],
     );
-    if (outcome === 'settled') await closeOthers(order.bill_no, order.out_trade_no);
     return ok(outcome);
   }
 
