@@ -11,19 +11,26 @@ import type { NumberStatus } from '../officer/numbers.ts';
 import { openOfficerMode, type OfficerMode } from '../officer/officer.ts';
 import type { TicketView } from '../officer/ticket.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeNotice } from '../../printer/documents/notice.ts';
+import { PrintService } from '../../printer/service.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { noticeDocument } from '../officer/api.ts';
+import { DEFAULT_PRINTER_URL, resolveProfile } from '../printing/printing.ts';
 
 export const OFFICER_ENV = 'FINEKIOSK_OFFICER';
 
 async function withOfficer<T>(
   ctx: CommandContext,
-  fn: (o: OfficerMode, region: string | undefined) => Promise<Result<T>> | Result<T>,
+  fn: (o: OfficerMode, region: string | undefined, kiosk: Kiosk) => Promise<Result<T>> | Result<T>,
 ): Promise<Result<T>> {
   const kiosk = openKiosk({ dataDir: ctx.dataDir });
   try {
     const codesFile = optString(ctx, 'codes');
     const mode = openOfficerMode(kiosk, codesFile ? { codesFile } : {});
     if (!mode.ok) return mode;
-    return await fn(mode.value, kiosk.settings.get('region'));
+    return await fn(mode.value, kiosk.settings.get('region'), kiosk);
   } finally {
     kiosk.close();
   }
@@ -35,7 +42,9 @@ function numbersText(n: NumberStatus): string {
   return `numbers: ${n.remaining} left in ${n.blocks} block(s)${n.standalone ? ' + stand-alone sequence' : ''}${warn}`;
 }
 
-export function ticketText(t: TicketView): string {
+type NoticeOutcome = { jobId?: string; state?: string; file?: string; error?: { code: string } };
+
+export function ticketText(t: TicketView & { notice?: NoticeOutcome }): string {
   const f = t.fine;
   return [
     `ticket ${t.decisionNo}${t.standalone ? '  (stand-alone number, not from the hub)' : ''}`,
@@ -44,6 +53,11 @@ export function ticketText(t: TicketView): string {
     `  fine ${formatFen(f.fineFen)}  ${f.points} points  due within 15 days`,
     `  bill ${t.bill.billNo} ${t.bill.status}, pay at ${t.bill.url}`,
     `  ${numbersText(t.numbers)}`,
+    ...(t.notice
+      ? [
+          `  notice: ${t.notice.error ? `not printed (${t.notice.error.code})` : (t.notice.file ?? `job ${t.notice.jobId} ${t.notice.state}`)}`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -56,12 +70,48 @@ function codeText(c: ViolationCode): string {
 }
 
 const codesOption = { codes: { type: 'string' as const } };
+const printOptions = {
+  printer: { type: 'string' as const },
+  out: { type: 'string' as const },
+  profile: { type: 'string' as const },
+};
+
+/** Prints (or writes to --out) the penalty notice of a ticket on this device. */
+async function printNotice(
+  ctx: CommandContext,
+  o: OfficerMode,
+  kiosk: Kiosk,
+  decisionNo: string,
+): Promise<Result<{ decisionNo: string; jobId?: string; state?: string; file?: string; bytes?: number }>> {
+  const t = o.tickets.get(decisionNo);
+  if (!t.ok) return t;
+  const prof = resolveProfile(
+    optString(ctx, 'profile') ?? ctx.io.env.FINEKIOSK_PRINTER_PROFILE ?? 'generic-58',
+  );
+  if (!prof.ok) return prof;
+  const bytes = encodeNotice(noticeDocument(t.value), prof.value);
+  const out = optString(ctx, 'out');
+  if (out) {
+    const f = path.resolve(out);
+    mkdirSync(path.dirname(f), { recursive: true });
+    writeFileSync(f, bytes);
+    return ok({ decisionNo, file: f, bytes: bytes.length });
+  }
+  const url = optString(ctx, 'printer') ?? ctx.io.env.FINEKIOSK_PRINTER ?? DEFAULT_PRINTER_URL;
+  const service = new PrintService({
+    db: kiosk.db,
+    clock: kiosk.clock,
+    appendEvent: (type, payload, at) => void kiosk.outbox.append(type, payload, at),
+  });
+  const job = await service.print('notice', decisionNo, url, bytes);
+  return job.ok ? ok({ decisionNo, jobId: job.value.id, state: job.value.state }) : job;
+}
 
 export const commands: Command[] = [
   {
     path: ['ticket', 'issue'],
     usage:
-      'ticket issue --plate P --code C --place TEXT [--officer ID] [--kind KIND] [--fine YUAN] [--vin6 X] [--codes FILE]',
+      'ticket issue --plate P --code C --place TEXT [--officer ID] [--kind KIND] [--fine YUAN] [--vin6 X] [--print [--printer URL] | --out FILE.bin]',
     summary: 'write an on-the-spot ticket: takes the next decision number, makes the fine and its bill',
     options: {
       plate: { type: 'string' },
@@ -71,10 +121,12 @@ export const commands: Command[] = [
       kind: { type: 'string' },
       fine: { type: 'string' },
       vin6: { type: 'string' },
+      print: { type: 'boolean', default: false },
+      ...printOptions,
       ...codesOption,
     },
     run: (ctx) =>
-      withOfficer(ctx, (o) => {
+      withOfficer(ctx, async (o, _region, kiosk) => {
         const officerId = optString(ctx, 'officer') ?? ctx.io.env[OFFICER_ENV];
         if (!officerId) return fail('MALFORMED', `--officer ID is required (or set ${OFFICER_ENV})`);
         const code = optString(ctx, 'code');
@@ -103,9 +155,20 @@ export const commands: Command[] = [
             'sync with the hub, or turn on `finekiosk ticket standalone --region R`',
           );
         }
-        return r;
+        if (!r.ok || !(ctx.values.print || optString(ctx, 'out'))) return r;
+        // The ticket stands whatever the printer does; a failed notice can be printed again.
+        const p = await printNotice(ctx, o, kiosk, r.value.decisionNo);
+        return ok({ ...r.value, notice: p.ok ? p.value : { error: p.error } });
       }),
     text: (v) => ticketText(v as TicketView),
+  },
+  {
+    path: ['ticket', 'notice'],
+    usage: 'ticket notice DECISION_NO [--printer URL | --out FILE.bin] [--profile ID]',
+    summary: 'print (again) the penalty notice of a ticket, with its payment QR',
+    minPositionals: 1,
+    options: printOptions,
+    run: (ctx) => withOfficer(ctx, (o, _r, kiosk) => printNotice(ctx, o, kiosk, ctx.positionals[0]!)),
   },
   {
     path: ['ticket', 'list'],
