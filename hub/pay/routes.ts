@@ -66,7 +66,12 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       const r = await svc.open(token, channel, notifyBase(req));
       reply.type('text/html; charset=utf-8');
       if (!r.ok) {
-        const status = r.error.code === 'CHANNEL_ERROR' || r.error.code === 'HUB_UNREACHABLE' ? 503 : 400;
+        const status =
+          r.error.code === 'CHANNEL_ERROR' || r.error.code === 'HUB_UNREACHABLE'
+            ? 503
+            : r.error.code === 'FINE_NOT_PAYABLE'
+              ? 410
+              : 400;
         return reply.code(status).send(errorPage(r.error));
       }
       const o = r.value;

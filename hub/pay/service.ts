@@ -22,6 +22,7 @@ export interface PayHub {
     ensureKnown(claims: BillClaims, token: string): Promise<Result<PayBill>>;
     get(billNo: string): Promise<PayBill | undefined>;
   };
+  fines?: { byDecisionNo(decisionNo: string): Promise<{ status: string } | undefined> };
   payments: {
     settle(input: {
       billNo: string;
@@ -201,6 +202,9 @@ export function createPayService(opts: PayServiceOptions) {
       return ok({ kind: 'paid', bill, ...(confirmation ? { confirmation } : {}) });
     }
     if (bill.status === 'voided') return ok({ kind: 'voided', bill });
+    // Paid another way (counter, another bill) or cancelled: taking money would only make a refund.
+    const fine = await hub.fines?.byDecisionNo(bill.decisionNo);
+    if (fine && fine.status !== 'unpaid') return fail('FINE_NOT_PAYABLE', bill.decisionNo);
     if (nowS() + minRemaining >= bill.expiresAt) return ok({ kind: 'expired', bill });
     if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured });
     const o = await orderFor(bill, channel, notifyBase);

@@ -181,6 +181,15 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     expect(f.sim.orders.size).toBe(0);
   });
 
+  it('opens no order for a fine paid or cancelled another way', async () => {
+    const bill = await newBill();
+    await f.hub.fines.importRows([sampleFine(bill.decisionNo, '110000', { status: 'paid' })]);
+    const page = await openPayPage(bill.url, ALIPAY_UA);
+    expect(page.status).toBe(410);
+    expect(page.html).toContain('data-code="FINE_NOT_PAYABLE"');
+    expect(f.sim.orders.size).toBe(0);
+  });
+
   it('refuses a token from an unknown device or with a bad signature, and records nothing', async () => {
     const stranger = new TestDevice('stranger01', clock);
     const b = stranger.issueBill(decision(), 100);
