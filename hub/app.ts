@@ -29,6 +29,8 @@ export interface BuildHubAppOptions {
   adminSecret?: string;
   /** Extra route plugins (pay page, channel notifications ...), registered after the core routes. */
   plugins?: { plugin: FastifyPluginAsync<{ hub: HubService }>; prefix?: string }[];
+  /** How long close() waits for in-flight requests before cutting connections, ms. */
+  closeGraceMs?: number;
   /** Longest long poll, seconds. */
   maxWaitSeconds?: number;
 }
@@ -83,6 +85,8 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
   const waiters = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const w of waiters) w();
+    // In-flight requests get a few seconds to finish; then connections a client left half-open go.
+    setTimeout(() => app.server.closeAllConnections(), opts.closeGraceMs ?? 3000).unref();
   });
 
   const sendFailure = (reply: FastifyReply, f: Failure): FastifyReply =>

@@ -56,7 +56,12 @@ export async function startTestHub(storage: 'pglite' | 'postgres', clock?: Clock
   const { db, drop } = await openTestDb(storage);
   const hub = createHubService({ db, ...(clock ? { clock } : {}) });
   await hub.keys.current();
-  const app = await buildHubApp({ hub, logger: pino({ level: 'silent' }), adminSecret: 'test-secret-123' });
+  const app = await buildHubApp({
+    hub,
+    logger: pino({ level: process.env.FK_DEBUG ? 'info' : 'silent' }),
+    adminSecret: 'test-secret-123',
+    closeGraceMs: 200,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -66,8 +71,11 @@ export async function startTestHub(storage: 'pglite' | 'postgres', clock?: Clock
     app,
     url: `http://127.0.0.1:${port}`,
     async close() {
+      const t0 = Date.now();
       await app.close();
+      if (process.env.FK_DEBUG) console.log('app closed', Date.now() - t0);
       await drop();
+      if (process.env.FK_DEBUG) console.log('dropped', Date.now() - t0);
     },
   };
 }
