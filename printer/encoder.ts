@@ -93,7 +93,8 @@ export class Encoder {
   rasterLine(text: string): this {
     const { w, h, bold } = this.state;
     const width = Math.min(this.profile.dots, textColumns(text) * CELL_W * w);
-    const bm = new Bitmap(Math.ceil(width / 8) * 8, CELL_H * h);
+    // Six blank rows below, the leading a text line gets from the default 30-dot line spacing.
+    const bm = new Bitmap(Math.ceil(width / 8) * 8, CELL_H * h + 6);
     drawText(bm, text, 0, 0, { bold, scaleW: w, scaleH: h });
     return this.raster(bm);
   }

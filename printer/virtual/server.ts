@@ -1,7 +1,7 @@
 // The virtual printer: listens like a network printer (raw TCP), answers DLE EOT from a switchable state,
 // and renders every page it prints to a PNG in a folder. Faults are switched while it runs through a
 // small HTTP control endpoint (GET/POST /state) and/or a JSON control file that it watches.
-import { mkdirSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -184,16 +184,29 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     controlPort = (control.address() as net.AddressInfo).port;
   }
 
+  // Polled rather than watched: fs.watch misses editors' rename-writes and watchFile misses a change made
+  // before its first stat. A file whose text did not change is not applied again.
+  let lastControl: string | undefined;
   const readControlFile = (): void => {
+    let text: string;
     try {
-      set(JSON.parse(readFileSync(opts.controlFile!, 'utf8')) as Partial<VirtualState>);
+      text = readFileSync(opts.controlFile!, 'utf8');
     } catch {
-      // Missing or half-written file: keep the current state.
+      return; // missing: keep the current state
+    }
+    if (text === lastControl) return;
+    try {
+      set(JSON.parse(text) as Partial<VirtualState>);
+      lastControl = text;
+    } catch {
+      // Half-written or invalid: try again on the next poll.
     }
   };
+  let controlTimer: NodeJS.Timeout | undefined;
   if (opts.controlFile) {
     readControlFile();
-    watchFile(opts.controlFile, { interval: 200 }, readControlFile);
+    controlTimer = setInterval(readControlFile, 200);
+    controlTimer.unref();
   }
 
   return {
@@ -221,7 +234,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       });
     },
     async close() {
-      if (opts.controlFile) unwatchFile(opts.controlFile);
+      if (controlTimer) clearInterval(controlTimer);
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
       if (control) await new Promise<void>((r) => control!.close(() => r()));

@@ -43,10 +43,10 @@ describe('encoder', () => {
     const b = new Encoder(epson).line('罚款 ￥200.00').bytes();
     expect(indexOf(b, [0x1c, 0x26])).toBe(-1);
     expect(hex(b.subarray(0, 3))).toBe('1d7630');
-    // 13 columns × 12 dots = 156 dots → 20 bytes a row, 24 rows.
+    // 13 columns × 12 dots = 156 dots → 20 bytes a row, 24 rows + 6 of leading.
     expect(b[4]! + b[5]! * 256).toBe(20);
-    expect(b[6]! + b[7]! * 256).toBe(24);
-    expect(b.length).toBe(8 + 20 * 24);
+    expect(b[6]! + b[7]! * 256).toBe(30);
+    expect(b.length).toBe(8 + 20 * 30);
   });
 
   it('native QR: model 2, module size, level M, store, print — in that order', () => {

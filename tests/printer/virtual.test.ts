@@ -174,3 +174,24 @@ describe('virtual printer for npm start', () => {
     }
   });
 });
+
+describe('virtual printer control file', () => {
+  it('re-reads a JSON control file while it runs', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
+    const { tempDir } = await import('../kiosk/helpers.ts');
+    const dir = tempDir();
+    const controlFile = path.join(dir, 'control.json');
+    writeFileSync(controlFile, JSON.stringify({ coverOpen: true }));
+    const vp = await startVirtualPrinter({ outDir: dir, controlFile });
+    try {
+      expect(vp.state.coverOpen).toBe(true);
+      writeFileSync(controlFile, JSON.stringify({ coverOpen: false, nearEnd: true }));
+      const deadline = Date.now() + 5000;
+      while (vp.state.coverOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(vp.state).toMatchObject({ coverOpen: false, nearEnd: true });
+    } finally {
+      await vp.close();
+    }
+  });
+});
