@@ -1,0 +1,89 @@
+// The pay page in a real (headless) Chromium posing as Alipay's and WeChat's in-app browsers on a
+// phone: Alipay goes straight on to the channel's page; WeChat's page shows the code and, once paid,
+// turns into the confirmation whose QR decodes to the token shown beneath it.
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
+import { decodeQrFromPng } from '../../printer/qr-decode.ts';
+import { ManualClock } from '../../protocol/time.ts';
+import { enrollDevice, sampleFine, TestDevice } from '../hub/helpers.ts';
+import { ALIPAY_UA, WECHAT_UA, startPayHub, type PayHubFixture } from '../payments/helpers.ts';
+
+let browser: Browser;
+let keys: SimulatorKeys;
+beforeAll(async () => {
+  keys = generateSimulatorKeys();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('pay page in a phone browser', () => {
+  let f: PayHubFixture;
+  let dev: TestDevice;
+  let n = 0;
+  beforeEach(async () => {
+    // Real time here: the page's own polling runs on the browser's clock.
+    const clock = new ManualClock(Date.now());
+    f = await startPayHub('pglite', clock, keys);
+    dev = new TestDevice('kiosk0e2e', clock);
+    await enrollDevice({ db: f.db, hub: f.hub, app: f.app, url: f.url, close: async () => undefined }, dev);
+  });
+  afterEach(async () => {
+    await f.close();
+  });
+
+  async function bill(): Promise<{ billNo: string; url: string }> {
+    const decisionNo = `11000000000009${String(++n).padStart(4, '0')}`;
+    await f.hub.fines.importRows([sampleFine(decisionNo)]);
+    const b = dev.issueBill(decisionNo, 20000);
+    return { billNo: b.billNo, url: `${f.url}/p/${b.token}` };
+  }
+
+  const phone = (ua: string) =>
+    browser.newContext({
+      userAgent: ua,
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      locale: 'zh-CN',
+    });
+
+  it('Alipay: sends the payer on to the channel, and shows the confirmation afterwards', async () => {
+    const b = await bill();
+    const ctx = await phone(ALIPAY_UA);
+    const page = await ctx.newPage();
+    await page.goto(b.url);
+    await page.waitForURL(/\/sim\/pay\/alipay\//, { timeout: 10_000 });
+    expect(await page.locator('#state').getAttribute('data-state')).toBe('open');
+    await page.locator('button[value="pay"]').click();
+    await page.waitForSelector('#state[data-state="paid"]');
+    await page.goto(b.url);
+    const token = await page.locator('#confirmation').getAttribute('data-token');
+    expect(token).toMatch(/^c1\./);
+    expect((await f.hub.bills.get(b.billNo))?.status).toBe('paid');
+    await ctx.close();
+  });
+
+  it('WeChat: shows the code, then turns into the confirmation QR by itself once paid', async () => {
+    const b = await bill();
+    const ctx = await phone(WECHAT_UA);
+    const page = await ctx.newPage();
+    await page.goto(b.url);
+    const payUrl = await page.locator('#pay').getAttribute('data-pay-url');
+    expect(payUrl).toContain('/sim/pay/wechat/');
+    expect(page.url()).toBe(b.url); // no automatic navigation for WeChat
+    // The page fits a phone: no sideways scrolling.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const otn = decodeURIComponent(payUrl!.split('/').at(-1)!);
+    expect((await f.sim.pay('wechat', otn)).ok).toBe(true);
+    await page.waitForSelector('#confirmation', { timeout: 10_000 });
+    const token = await page.locator('#confirmation').getAttribute('data-token');
+    expect(decodeQrFromPng(await page.locator('#confirmation-qr').screenshot())).toBe(token);
+    await ctx.close();
+  });
+});
