@@ -11,6 +11,8 @@ import type { Kiosk } from '../kiosk.ts';
 import { prepareKiosk, type StartOptions } from '../start.ts';
 import { startUi, type Ui } from './backend.ts';
 import { servicePrinter } from './printing.ts';
+import { connectKiosk, DEMO_HUB_DIR, startDemoHub, type DemoHub } from './demo.ts';
+import type { SyncEngine } from '../sync/engine.ts';
 import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
 
@@ -27,6 +29,8 @@ export interface LaunchOptions extends Omit<StartOptions, 'io'> {
   pinCost?: PinCost;
   /** A sync status source (the sync engine); default: offline with the local queue. */
   sync?: (kiosk: Kiosk) => SyncPort;
+  /** Also run a local hub with the pay page and the channel simulator, and sync with it (the demo). */
+  demoHub?: { port?: number; simPort?: number };
 }
 
 export interface Launched {
@@ -36,6 +40,8 @@ export interface Launched {
   printerUrl: string;
   virtualPrinter?: VirtualPrinter;
   loadedSample: number;
+  demo?: DemoHub;
+  engine?: SyncEngine;
   /** The first-run staff PIN, when one was made now (printed once). */
   firstPin?: string;
   close(): Promise<void>;
@@ -73,10 +79,25 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       profile,
       clock: kiosk.clock,
     });
+    let sync: SyncPort | undefined = opts.sync?.(kiosk);
+    let demo: DemoHub | undefined;
+    let engine: SyncEngine | undefined;
+    if (opts.demoHub) {
+      demo = await startDemoHub({
+        dataDir: DEMO_HUB_DIR(kiosk.dataDir),
+        clock: kiosk.clock,
+        ...opts.demoHub,
+      });
+      closers.push(() => demo!.close());
+      const c = await connectKiosk(kiosk, demo);
+      engine = c.engine;
+      closers.push(() => c.engine.stop());
+      sync = c.sync;
+    }
     const ui = await startUi({
       kiosk,
       printer,
-      ...(opts.sync ? { sync: opts.sync(kiosk) } : {}),
+      ...(sync ? { sync } : {}),
       ...(opts.config ? { config: opts.config } : {}),
       ...(opts.staticDir ? { staticDir: opts.staticDir } : {}),
       ...(opts.uiPort !== undefined ? { port: opts.uiPort } : {}),
@@ -101,6 +122,8 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       printService,
       printerUrl,
       ...(virtualPrinter ? { virtualPrinter } : {}),
+      ...(demo ? { demo } : {}),
+      ...(engine ? { engine } : {}),
       loadedSample,
       ...(firstPin ? { firstPin } : {}),
       close,

@@ -194,7 +194,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                 <th scope="col">{t('fine.decisionNo')}</th>
                 <th scope="col">{t('bill.amount')}</th>
                 <th scope="col">{t('fine.time')}</th>
-                <th scope="col">{t('staff.sync.online')}</th>
+                <th scope="col">{t('staff.today.state')}</th>
                 <th scope="col">
                   <span className="sr-only">{t('staff.today.reprint')}</span>
                 </th>
@@ -208,9 +208,9 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                   <td>{money(b.amountFen)}</td>
                   <td>{when(b.issuedAt)}</td>
                   <td>{t(`staff.today.status.${b.status}`)}</td>
-                  <td className="row-actions">
+                  <td>
                     {b.status === 'live' && (
-                      <>
+                      <div className="row-actions">
                         <button
                           type="button"
                           className="btn small"
@@ -234,7 +234,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                         >
                           {t('staff.today.void')}
                         </button>
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>

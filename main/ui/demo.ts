@@ -1,0 +1,102 @@
+// The one-machine demo's other half: a local hub (embedded PGlite) with the pay page, the Alipay / WeChat
+// Pay channel simulator, this kiosk enrolled with that hub, and the sync engine running, so a bill paid
+// on the simulated phone turns the kiosk's screen to paid by itself.
+import path from 'node:path';
+import pino from 'pino';
+import { ChannelSimulator } from '../../hub/channels/simulator.ts';
+import { payPlugin } from '../../hub/pay/routes.ts';
+import { startHub, type RunningHub } from '../../hub/server.ts';
+import type { Clock } from '../../protocol/time.ts';
+import type { SyncPort } from '../api.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { enroll, SyncEngine, syncStatus, type SyncEngineOptions } from '../sync/engine.ts';
+
+export interface DemoHub {
+  hub: RunningHub;
+  sim: ChannelSimulator;
+  /** http://127.0.0.1:PORT of the hub (bills' QR codes point here). */
+  url: string;
+  simUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startDemoHub(opts: {
+  dataDir: string;
+  port?: number;
+  simPort?: number;
+  clock?: Clock;
+}): Promise<DemoHub> {
+  const sim = new ChannelSimulator({ ...(opts.clock ? { clock: opts.clock } : {}) });
+  const simUrl = await sim.start(opts.simPort ?? 0);
+  let hub: RunningHub;
+  try {
+    hub = await startHub({
+      dataDir: opts.dataDir,
+      port: opts.port ?? 0,
+      logger: pino({ level: 'warn' }),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      plugins: [
+        {
+          plugin: payPlugin({ config: { ...sim.hubConfig() }, ...(opts.clock ? { clock: opts.clock } : {}) }),
+        },
+      ],
+    });
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+  return {
+    hub,
+    sim,
+    url: hub.url,
+    simUrl,
+    close: async () => {
+      await hub.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Enrolls the kiosk with the demo hub when it is not yet (or the hub moved), then runs sync. */
+export async function connectKiosk(
+  kiosk: Kiosk,
+  demo: DemoHub,
+  engineOpts: SyncEngineOptions = {},
+): Promise<{ engine: SyncEngine; sync: SyncPort }> {
+  const st = syncStatus(kiosk);
+  if (!st.enrolled || st.hubUrl?.replace(/\/+$/, '') !== demo.url) {
+    const code = await demo.hub.hub.devices.add({
+      name: `demo kiosk ${kiosk.identity.deviceId}`,
+      region: '310101',
+    });
+    if (!code.ok) throw new Error(`the demo hub refused a device: ${code.error.message}`);
+    const e = await enroll(kiosk, { hubUrl: demo.url, code: code.value.code });
+    if (!e.ok) throw new Error(`enrollment with the demo hub failed: ${e.error.message}`);
+  }
+  kiosk.settings.set('hubBase', demo.url);
+  const engine = new SyncEngine(kiosk, { pullWaitSeconds: 10, idlePollMs: 200, ...engineOpts });
+  engine.start();
+  return { engine, sync: engineSync(kiosk, engine) };
+}
+
+/** The status bar's view of sync: online while the last exchange with the hub succeeded. */
+export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
+  return {
+    status: () => {
+      const s = syncStatus(kiosk);
+      const online =
+        s.enrolled && s.lastSuccessAt !== null && (s.lastError === null || s.lastError.at <= s.lastSuccessAt);
+      return {
+        online,
+        queued: s.queued,
+        ...(s.lastSuccessAt !== null ? { lastSuccessAt: s.lastSuccessAt } : {}),
+        ...(s.lastError ? { lastError: `${s.lastError.code}: ${s.lastError.message}` } : {}),
+        ...(s.clockOffsetSeconds !== null ? { clockOffsetMs: s.clockOffsetSeconds * 1000 } : {}),
+        rejected: s.rejected.length,
+      };
+    },
+    now: () => engine.now(),
+  };
+}
+
+export const DEMO_HUB_DIR = (dataDir: string): string => path.join(dataDir, 'hub');
