@@ -1,7 +1,7 @@
 // The kiosk's own commands: fines, bills, payment confirmations, hub keys, device, event log, start.
 import { z } from 'zod';
 import { formatFen } from '../../protocol/money.ts';
-import { fail, ok, type Result } from '../../protocol/result.ts';
+import { fail, FailureError, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime } from '../../protocol/time.ts';
 import { maskPlate } from '../../protocol/fines.ts';
 import type { BillView } from '../bills/bills.ts';
@@ -11,8 +11,15 @@ import { SETTING } from '../settings/settings.ts';
 import { startKiosk } from '../start.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
+/** Opens the kiosk for one command; a refusal to open (schema too new, mismatch) is a clear failure. */
 function withKiosk<T>(ctx: CommandContext, fn: (k: Kiosk) => Result<T>): Result<T> {
-  const kiosk = openKiosk({ dataDir: ctx.dataDir });
+  let kiosk: Kiosk;
+  try {
+    kiosk = openKiosk({ dataDir: ctx.dataDir });
+  } catch (e) {
+    if (e instanceof FailureError) return { ok: false, error: e.failure };
+    throw e;
+  }
   try {
     return fn(kiosk);
   } finally {

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../db/connection.ts';
 import { main } from '../../main/cli.ts';
 import { openKiosk } from '../../main/kiosk.ts';
 import { SAMPLE_FINES } from '../../main/start.ts';
@@ -140,6 +141,25 @@ describe('finekiosk CLI (in process)', () => {
       });
     }
     expect((await run('log', 'verify', '--json')).json()).toEqual({ events: 1, ok: true });
+  });
+
+  it('refuses a database written by a newer version with SCHEMA_TOO_NEW, keeping its data', async () => {
+    await run('fines', 'import', SAMPLE_FINES);
+    const k = openKiosk({ dataDir: dir });
+    k.db
+      .prepare(
+        "INSERT INTO schema_migrations (id, name, checksum, applied_at) VALUES (999, 'future', 'x', 0)",
+      )
+      .run();
+    k.close();
+    const r = await run('fines', 'find', OVERDUE, '--json');
+    expect(r.code).toBe(3);
+    expect(r.json()).toMatchObject({
+      error: { code: 'SCHEMA_TOO_NEW', message: expect.stringMatching(/newer version/) },
+    });
+    const db = openDatabase(path.join(dir, 'kiosk.db'));
+    expect(db.prepare('SELECT count(*) AS n FROM fines').get()).toEqual({ n: 20 });
+    db.close();
   });
 
   it('log verify names the first broken event and exits 3', async () => {
