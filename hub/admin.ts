@@ -20,6 +20,7 @@ const schemas = {
   'config.get': z.object({}),
   'bill.void': z.object({ billNo: z.string().min(1), reason: z.string().max(200).default('hub') }),
   'chains.verify': z.object({ deviceId: z.string().optional() }),
+  stats: z.object({}),
 } as const;
 
 export type AdminOp = keyof typeof schemas;
@@ -53,5 +54,7 @@ export async function runAdmin(hub: HubService, op: string, args: unknown): Prom
       return hub.bills.void(String(a.billNo), String(a.reason));
     case 'chains.verify':
       return ok(await hub.verifyChains(a.deviceId as string | undefined));
+    case 'stats':
+      return ok(await hub.stats());
   }
 }

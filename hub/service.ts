@@ -987,9 +987,20 @@ export function createHubService(opts: HubServiceOptions) {
     return { devices: list.length, events: n, broken };
   }
 
+  /** Row counts, for operators and the crash tests. */
+  async function stats(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const t of ['devices', 'events', 'bills', 'payments', 'voids', 'fines', 'changes']) {
+      const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`);
+      out[t] = Number(r.rows[0]?.n ?? 0);
+    }
+    return out;
+  }
+
   return {
     db,
     clock,
+    stats,
     nowS,
     keys,
     config,
