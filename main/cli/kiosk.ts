@@ -77,8 +77,13 @@ export const commands: Command[] = [
     usage: 'start [--data DIR]',
     summary: 'run the kiosk (loads the sample fines on first run)',
     run: async (ctx) => {
-      const r = await startKiosk({ dataDir: ctx.dataDir, io: ctx.io });
-      return ok(ctx.json ? r : undefined);
+      try {
+        const r = await startKiosk({ dataDir: ctx.dataDir, io: ctx.io });
+        return ok(ctx.json ? r : undefined);
+      } catch (e) {
+        if (e instanceof FailureError) return { ok: false, error: e.failure };
+        throw e;
+      }
     },
   },
   {
