@@ -38,9 +38,9 @@ function statusOfError(e: unknown): PrinterStatus {
       ? { state: 'timeout', detail: e.message }
       : { state: 'unreachable', detail: e.message };
   }
-  throw e;
+  // Anything else (a driver library that fails to load, a device that throws) still means no printer.
+  return { state: 'unreachable', detail: (e as Error).message };
 }
-
 /** DLE EOT 1..4 on an open transport. */
 export async function queryStatus(t: Transport, timeoutMs: number): Promise<PrinterStatus> {
   const replies: number[] = [];
@@ -111,6 +111,9 @@ export class Printer {
         if (!isHealthy(after)) return failWith(after, 'after', 'printer stopped during the job');
         return ok({ before, after, bytes: bytes.length, ms: Date.now() - started });
       } catch (e) {
+        if (!(e instanceof TransportError)) {
+          return { ok: false, error: failure('PRINT_FAILED', (e as Error).message, { stage }) };
+        }
         const s = statusOfError(e);
         return failWith(s, stage, stage === 'before' ? 'refused' : 'link lost during the job');
       } finally {

@@ -127,6 +127,18 @@ export class PrintService {
     return this.run(id, p.value, bytes);
   }
 
+  /**
+   * Marks jobs left queued or printing by a process that stopped as failed, so they can be reprinted.
+   * Call once at start-up, when no other process prints with this database.
+   */
+  recoverInterrupted(): number {
+    return this.o.db
+      .prepare(
+        `UPDATE print_jobs SET state = 'failed', error_code = 'PRINT_FAILED', error = 'interrupted: the kiosk stopped during the job', updated_at = ? WHERE state IN ('queued', 'printing')`,
+      )
+      .run(this.o.clock.now()).changes;
+  }
+
   /** Prints a failed job again with the bytes stored for it (same QR, same token). */
   async reprint(jobId: string): Promise<Result<PrintJob>> {
     const row = this.o.db.prepare('SELECT printer, state, bytes FROM print_jobs WHERE id = ?').get(jobId) as

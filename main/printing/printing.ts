@@ -104,7 +104,12 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
   const check = service.printer(url);
   if (!check.ok) return check;
 
-  const printBillView = async (b: BillLike): Promise<Result<PrintJob>> => {
+  const printBillView = async (b: BillLike & { status?: string }): Promise<Result<PrintJob>> => {
+    // A bill's QR must be payable when it leaves the printer.
+    if (b.status === 'paid') return fail('BILL_PAID', b.billNo);
+    if (b.status === 'voided') return fail('BILL_VOIDED', b.billNo);
+    if (b.status === 'expired' || b.expiresAt <= unixSeconds(kiosk.clock))
+      return fail('BILL_EXPIRED', b.billNo);
     const last = service.latest('bill', b.billNo);
     if (last?.state === 'failed') return service.reprint(last.id);
     return service.print(

@@ -122,4 +122,38 @@ describe('printer faults', () => {
     expect(pages.map((p) => p.job)).toEqual([1, 2]);
     expect(pages.map((p) => p.qrData)).toEqual([[a.url], [b.url]]);
   });
+
+  it('a bill that can no longer be paid is not printed: expired, paid', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    pf.f.clock.advance(4 * 3600 * 1000 + 1000);
+    expect(await pf.printing.printBill(bill.billNo)).toMatchObject({
+      ok: false,
+      error: { code: 'BILL_EXPIRED' },
+    });
+    const fresh = issue(pf, PARKING);
+    const c = pf.f.kiosk.payments.confirm(
+      pf.f.hub.confirm({ billNo: fresh.billNo, amountFen: fresh.amountFen }),
+    );
+    expect(c.ok).toBe(true);
+    expect(await pf.printing.printBill(fresh.billNo)).toMatchObject({
+      ok: false,
+      error: { code: 'BILL_PAID' },
+    });
+    expect(pf.vp.connections).toEqual([]);
+  });
+
+  it('a job cut off by a stopped kiosk is marked failed at start-up and reprints', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    expect((await pf.printing.printBill(bill.billNo)).ok).toBe(true);
+    const job = pf.printing.service.latest('bill', bill.billNo)!;
+    pf.f.kiosk.db.prepare(`UPDATE print_jobs SET state = 'printing' WHERE id = ?`).run(job.id);
+    expect(pf.printing.service.recoverInterrupted()).toBe(1);
+    expect(pf.printing.service.get(job.id)).toMatchObject({ state: 'failed', errorCode: 'PRINT_FAILED' });
+    expect(await pf.printing.printBill(bill.billNo)).toMatchObject({
+      ok: true,
+      value: { id: job.id, attempts: 2 },
+    });
+  });
 });

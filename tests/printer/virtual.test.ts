@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../main/cli.ts';
+import { openKiosk } from '../../main/kiosk.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
 import { profiles, withOverrides } from '../../printer/profiles.ts';
 import { interpretBytes } from '../../printer/virtual/interpreter.ts';
@@ -103,9 +104,12 @@ describe('virtual printer', () => {
   it('the commands: print bill --out, printer render, print bill --printer, printer status', async () => {
     pf = await printFixture();
     const { f, vp } = pf;
-    const bill = f.kiosk.bills.issue(RED_LIGHT);
-    if (!bill.ok) throw new Error(bill.error.message);
     f.kiosk.close();
+    // The commands run on the system clock: issue the bill on it too, so it is live now.
+    const k = openKiosk({ dataDir: f.dir });
+    const bill = k.bills.issue(RED_LIGHT);
+    k.close();
+    if (!bill.ok) throw new Error(bill.error.message);
     const out: string[] = [];
     const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t), env: {} };
     const bin = path.join(f.dir, 'bill.bin');
