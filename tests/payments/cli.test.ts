@@ -1,11 +1,14 @@
 // `finekiosk hub simulate-channels`: runs the simulator, writes a hub channel config that works with it.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { commands } from '../../main/cli/payments.ts';
 import { runCli } from '../../main/cli/framework.ts';
 import { loadPayConfig, buildAdapters } from '../../hub/pay/config.ts';
+import { payPluginsFromEnv } from '../../hub/pay/index.ts';
+import { openHubDb } from '../../hub/db.ts';
+import { pgliteDir } from '../../hub/server.ts';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -67,4 +70,45 @@ it('refuses a bad port', async () => {
   });
   expect(code).toBe(2);
   expect(JSON.parse(out).error.code).toBe('MALFORMED');
+});
+
+it('lists payments flagged for refund from the hub storage', async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'fk-refcli-'));
+  const db = await openHubDb({ dataDir: pgliteDir(dir), listen: false });
+  await db.query(
+    `INSERT INTO pay_refunds (channel, txn_id, bill_no, out_trade_no, amount_fen, reason, created_at)
+     VALUES ('alipay', '2026112122001000000000000001', 'BK1-1', 'BK1-1-A0000', 20000, 'bill already paid by another transaction', 1)`,
+  );
+  await db.close();
+  let out = '';
+  const io = {
+    stdout: (t: string) => (out += t),
+    stderr: () => undefined,
+    env: {},
+    stopSignal: Promise.resolve(),
+  };
+  expect(await runCli(commands, ['hub', 'pay', 'refunds', '--data', dir, '--json'], io)).toBe(0);
+  expect(JSON.parse(out)).toEqual([
+    expect.objectContaining({
+      channel: 'alipay',
+      billNo: 'BK1-1',
+      amountFen: 20000,
+      txnId: '2026112122001000000000000001',
+    }),
+  ]);
+  const text = commands.find((c) => c.path.join(' ') === 'hub pay refunds')!.text!(JSON.parse(out));
+  expect(text).toContain('￥200.00');
+});
+
+it('builds the pay plugin from FINEKIOSK_CHANNELS, and refuses a bad file', () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'fk-payenv-'));
+  expect(payPluginsFromEnv({})).toEqual({ ok: true, value: [] });
+  const bad = path.join(dir, 'bad.json');
+  writeFileSync(bad, '{"alipay": {"gateway": "nope"}}');
+  const r = payPluginsFromEnv({ FINEKIOSK_CHANNELS: bad });
+  expect(!r.ok && r.error.code).toBe('BAD_FILE');
+  const good = path.join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ publicBase: 'https://hub.example.cn' }));
+  const g = payPluginsFromEnv({ FINEKIOSK_CHANNELS: good });
+  expect(g.ok && g.value.length).toBe(1);
 });
