@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { parseCsv } from '../../main/fines/csv.ts';
 
 describe('parseCsv', () => {
@@ -18,5 +19,31 @@ describe('parseCsv', () => {
     expect(parseCsv('a,b\n"open,1\n')).toMatchObject({ ok: false, line: 2 });
     expect(parseCsv('a,b\nx"y,1\n')).toMatchObject({ ok: false, line: 2 });
     expect(parseCsv('a,b\n"x"y,1\n')).toMatchObject({ ok: false, line: 2 });
+  });
+});
+
+describe('parseCsv round trip', () => {
+  it('reads back any fields written the RFC 4180 way, with LF or CRLF', () => {
+    const field = fc.string({
+      unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r', ' ', '中', '1'),
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(field, { minLength: 2, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('\n', '\r\n'),
+        (rows, eol) => {
+          const text = rows
+            .map((r) =>
+              r.map((v) => (/[",\r\n]/.test(v) || v === '' ? `"${v.replace(/"/g, '""')}"` : v)).join(','),
+            )
+            .join(eol);
+          const parsed = parseCsv(text + eol);
+          expect(parsed.ok).toBe(true);
+          if (parsed.ok) expect(parsed.rows.map((r) => r.fields)).toEqual(rows);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
