@@ -84,8 +84,8 @@ export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
   return {
     status: () => {
       const s = syncStatus(kiosk);
-      const online =
-        s.enrolled && s.lastSuccessAt !== null && (s.lastError === null || s.lastError.at <= s.lastSuccessAt);
+      // A success clears the last error, so an error still on record means the hub is not answering.
+      const online = s.enrolled && s.lastSuccessAt !== null && s.lastError === null;
       return {
         online,
         queued: s.queued,
