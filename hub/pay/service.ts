@@ -45,6 +45,8 @@ export interface PayBill {
   issuedAt: number;
   expiresAt: number;
   status: 'open' | 'paid' | 'voided';
+  /** The signed bill token the hub recorded. */
+  token?: string;
 }
 
 export interface PayServiceOptions {
@@ -217,7 +219,8 @@ export function createPayService(opts: PayServiceOptions) {
     const parsed = parseBillToken(token);
     if (!parsed.ok) return parsed;
     const bill = await hub.bills.get(parsed.value.claims.billNo);
-    if (!bill || bill.deviceId !== parsed.value.claims.deviceId) return fail('BILL_NOT_FOUND');
+    // Only the exact token the hub checked and stored reads the status (and the confirmation).
+    if (!bill || bill.token !== token) return fail('BILL_NOT_FOUND');
     if (bill.status === 'paid') {
       const confirmation = await confirmationFor(bill.billNo);
       return ok({ status: 'paid', ...(confirmation ? { confirmation } : {}) });

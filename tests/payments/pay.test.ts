@@ -118,6 +118,10 @@ describe.each(STORAGES)('pay on %s', (storage) => {
       expect(f.sim.orders.size).toBe(1);
       const st = (await (await fetch(`${bill.url}/status`)).json()) as Json;
       expect(st).toEqual({ status: 'paid', confirmation: change.token });
+      // A token that merely names the bill reads nothing.
+      const i = bill.token.length - 10;
+      const other = bill.token.slice(0, i) + (bill.token[i] === 'A' ? 'B' : 'A') + bill.token.slice(i + 1);
+      expect((await fetch(`${f.url}/p/${other}/status`)).status).toBe(404);
     });
   }
 
