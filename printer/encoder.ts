@@ -24,21 +24,50 @@ export function qrBitmap(data: string, moduleDots: number, level: 'L' | 'M' | 'Q
   return bm;
 }
 
-/** Text as it will be sent: GB18030 for anything outside ASCII. */
+const gbCache = new Map<string, Uint8Array>();
+
+/** Text as it will be sent: GB18030 for anything outside ASCII. Labels repeat on every bill: cached. */
 export function encodeGb18030(text: string): Uint8Array {
-  return new Uint8Array(iconv.encode(text, 'gb18030'));
+  const hit = gbCache.get(text);
+  if (hit) return hit;
+  const b = new Uint8Array(iconv.encode(text, 'gb18030'));
+  if (gbCache.size >= 4096) gbCache.clear();
+  gbCache.set(text, b);
+  return b;
 }
 
 export class Encoder {
-  private parts: Uint8Array[] = [];
+  // One growing buffer rather than a list of parts: a bill is encoded with little garbage.
+  private buf = new Uint8Array(2048);
   private length = 0;
   private state = { align: 'left' as Align, bold: false, w: 1, h: 1 };
 
   constructor(readonly profile: PrinterProfile) {}
 
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
   private push(b: Uint8Array): this {
-    this.parts.push(b);
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
     this.length += b.length;
+    return this;
+  }
+
+  /** Printable ASCII, byte for byte. */
+  private ascii(s: string, from = 0, to = s.length): this {
+    this.reserve(to - from);
+    for (let i = from; i < to; i++) this.buf[this.length++] = s.charCodeAt(i);
+    return this;
+  }
+
+  private lf(): this {
+    this.reserve(1);
+    this.buf[this.length++] = cmd.LF;
     return this;
   }
 
@@ -69,24 +98,24 @@ export class Encoder {
 
   /** One line of text followed by LF; the caller has laid it out to fit. */
   line(text = ''): this {
-    if (/^[\x20-\x7e]*$/.test(text)) {
-      if (text.length > 0) this.push(asciiBytes(text));
-      return this.push(Uint8Array.of(cmd.LF));
+    // First and last UTF-16 unit outside ASCII (surrogates are too, so a pair is never split).
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) >= 0x80) {
+        if (first < 0) first = i;
+        last = i;
+      }
     }
+    if (first < 0) return this.ascii(text).lf();
     if (!this.profile.cjkFont) return this.rasterLine(text);
     // One Kanji-mode span from the first to the last non-ASCII character: GB18030 is ASCII-compatible,
     // so ASCII inside the span prints the same and the line costs one FS & / FS . pair at most.
-    const chars = [...text];
-    const first = chars.findIndex((c) => c.codePointAt(0)! >= 0x80);
-    let last = chars.length - 1;
-    while (chars[last]!.codePointAt(0)! < 0x80) last--;
-    const head = chars.slice(0, first).join('');
-    const span = chars.slice(first, last + 1).join('');
-    const tail = chars.slice(last + 1).join('');
-    if (head) this.push(asciiBytes(head));
-    this.push(cmd.kanjiOn()).push(encodeGb18030(span)).push(cmd.kanjiOff());
-    if (tail) this.push(asciiBytes(tail));
-    return this.push(Uint8Array.of(cmd.LF));
+    this.ascii(text, 0, first);
+    this.push(cmd.kanjiOn())
+      .push(encodeGb18030(text.slice(first, last + 1)))
+      .push(cmd.kanjiOff());
+    return this.ascii(text, last + 1).lf();
   }
 
   /** Text drawn with the bundled font and sent as a raster image (printers without a Chinese font). */
@@ -111,7 +140,7 @@ export class Encoder {
     return this.push(cmd.qrModel(2))
       .push(cmd.qrModuleSize(moduleDots))
       .push(cmd.qrErrorLevel('M'))
-      .push(cmd.qrStore(asciiBytes(data)))
+      .push(cmd.qrStore(Buffer.from(data, 'latin1')))
       .push(cmd.qrPrint());
   }
 
@@ -133,18 +162,6 @@ export class Encoder {
   }
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return this.buf.slice(0, this.length);
   }
-}
-
-function asciiBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
