@@ -4,7 +4,8 @@ import { openHubDb } from '../../hub/db.ts';
 import { refillNumbers } from '../../main/officer/refill.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { openDevice, removeDir, T0, type Device } from './helpers.ts';
-import { enroll } from '../../main/sync/engine.ts';
+import { enroll, SyncEngine } from '../../main/sync/engine.ts';
+import { openOfficerMode } from '../../main/officer/officer.ts';
 import { enrollDevice, pointAtHub, startTestHub } from './hubfixture.ts';
 
 const clock = new ManualClock(T0);
@@ -80,6 +81,43 @@ describe('hub decision-number blocks', () => {
     const r2 = await refillNumbers(noRegion.kiosk);
     expect(!r2.ok && r2.error.code).toBe('MALFORMED');
     expect(!r2.ok && r2.error.message).toContain('region');
+  });
+
+  it("the code table and the block size come from the hub's config, through pull", async () => {
+    const d = device();
+    await enrollDevice(hub, d);
+    const table = {
+      sample: false,
+      version: 'city-2026-06',
+      codes: [
+        {
+          code: '1625',
+          description: '闯红灯',
+          descriptionEn: 'Red light',
+          fine: { fixedFen: 30000 },
+          points: 6,
+        },
+      ],
+    };
+    await hub.hub.config.set('violationCodes', table);
+    await hub.hub.config.set('officerBlockSize', 50);
+    const pulled = await new SyncEngine(d.kiosk).pullAll();
+    expect(pulled.ok).toBe(true);
+    const mode = openOfficerMode(d.kiosk);
+    if (!mode.ok) throw new Error(mode.error.message);
+    expect(mode.value.codes()).toMatchObject({
+      source: 'hub',
+      sample: false,
+      data: { version: 'city-2026-06' },
+    });
+    const r = await mode.value.refill();
+    expect(r.ok && r.value.numbers.remaining).toBe(50);
+    const t = mode.value.tickets.issue({ plate: '沪A12345', code: '1625', place: '外滩', officerId: '0312' });
+    expect(t.ok && t.value.fine.fineFen).toBe(30000);
+    // Codes the hub's table does not hold are refused.
+    const u = mode.value.tickets.issue({ plate: '沪A12345', code: '1039', place: '外滩', officerId: '0312' });
+    expect(!u.ok && u.error.code).toBe('UNKNOWN_CODE');
+    await hub.hub.config.set('officerBlockSize', 500);
   });
 
   it('concurrent allocations never overlap', async () => {
