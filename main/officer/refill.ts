@@ -58,7 +58,11 @@ export function startNumberRefill(
     busy ??= refillNumbers(kiosk, opts).finally(() => (busy = undefined));
     return busy;
   };
-  const timer = setInterval(() => void once().catch(() => undefined), opts.intervalMs ?? 60_000);
+  const timer = setInterval(() => {
+    // The kiosk closed under us (app shutting down): stop asking.
+    if (!kiosk.db.open) return clearInterval(timer);
+    void once().catch(() => undefined);
+  }, opts.intervalMs ?? 60_000);
   timer.unref();
   return { stop: () => clearInterval(timer), now: once };
 }
