@@ -18,6 +18,8 @@ export const SAMPLE_FINES = path.join(
 
 export interface StartOptions extends KioskOptions {
   io: Pick<Io, 'stdout' | 'stderr' | 'stopSignal'> & { env?: NodeJS.ProcessEnv };
+  /** Run the local demo hub and channel simulator (default: only when FINEKIOSK_DEMO_HUB=1, as npm start sets). */
+  demoHub?: boolean;
   /** Sample fines to load when the fines table is empty (default samples/fines.sample.json). */
   sampleFines?: string | false;
 }
@@ -48,7 +50,15 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
     io.stdout(`the kiosk window closed (exit code ${code})\n`);
     return { deviceId: '', loadedSample: 0 };
   }
-  const l = await launchKiosk({ ...opts, io });
+  // `npm start` (FINEKIOSK_DEMO_HUB=1) runs a local hub with the pay page and the channel simulator too.
+  const env = io.env ?? process.env;
+  const withHub = opts.demoHub ?? env.FINEKIOSK_DEMO_HUB === '1';
+  const { demoHub: _demo, ...rest } = opts;
+  const l = await launchKiosk({
+    ...rest,
+    io,
+    ...(withHub ? { demoHub: { port: await freePort(8080), simPort: await freePort(8090) } } : {}),
+  });
   try {
     const { kiosk, loadedSample } = l;
     io.stdout(`finekiosk device ${kiosk.identity.deviceId}, data in ${kiosk.dataDir}\n`);
@@ -64,6 +74,12 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
     } else io.stdout(`printing to ${l.printerUrl}\n`);
     if (l.firstPin)
       io.stdout(`first-run staff PIN: ${l.firstPin} (shown only now; add staff with finekiosk staff add)\n`);
+    if (l.demo) {
+      io.stdout(
+        `local hub with the pay page at ${l.demo.url}; payment channel simulator at ${l.demo.simUrl} ` +
+          '(open a bill QR URL with an Alipay or WeChat user agent, or see the simulator page, to pay)\n',
+      );
+    }
     io.stdout('Electron is not installed here: serving the kiosk screen for a browser instead\n');
     io.stdout(`open it with: chromium --kiosk '${l.ui.server.launchUrl}'\n`);
     io.stdout('Ctrl-C stops\n');
@@ -73,4 +89,14 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
   } finally {
     await l.close();
   }
+}
+
+/** The preferred port when it is free (so the demo's addresses stay the same across runs), else any. */
+async function freePort(preferred: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(0));
+    srv.listen(preferred, '127.0.0.1', () => srv.close(() => resolve(preferred)));
+  });
 }

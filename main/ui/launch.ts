@@ -16,7 +16,7 @@ import type { SyncEngine } from '../sync/engine.ts';
 import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
 
-export interface LaunchOptions extends Omit<StartOptions, 'io'> {
+export interface LaunchOptions extends Omit<StartOptions, 'io' | 'demoHub'> {
   io: Pick<Io, 'stdout' | 'stderr'>;
   /** A real printer (tcp://, usb://, file://, serial://); default: a virtual printer in this process. */
   printerUrl?: string;
@@ -48,8 +48,9 @@ export interface Launched {
 }
 
 export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
+  const { demoHub: _demoHub, ...kioskOpts } = opts;
   const { kiosk, loadedSample } = prepareKiosk({
-    ...opts,
+    ...kioskOpts,
     io: { ...opts.io, stopSignal: new Promise<void>(() => {}) },
   });
   const closers: (() => Promise<void> | void)[] = [() => kiosk.close()];
