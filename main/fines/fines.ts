@@ -143,7 +143,7 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
     return ok(s);
   };
 
-  /** Writes validated fines; a fine no longer payable loses its live bill (voided, with its event). */
+  /** Writes validated fines; a cancelled fine loses its live bill (voided, with its event). */
   const write = (fines: Fine[], now: number): ImportReport => {
     let imported = 0;
     let updated = 0;
@@ -167,10 +167,12 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
         status: f.status,
         updated_at: now,
       });
-      if (before && f.status !== 'unpaid') {
+      // A withdrawn fine loses its live bill. A fine the hub reports paid keeps it: the payment itself
+      // arrives in the same pull and closes the bill as paid, whichever comes first.
+      if (before && before.status !== 'paid' && f.status === 'cancelled') {
         for (const b of liveBillsOf.all(f.decisionNo)) {
           voidBill.run(now, b.bill_no);
-          appendEvent(db, 'bill.voided', { billNo: b.bill_no, reason: 'hub', at: now }, now * 1000);
+          appendEvent(db, 'bill.voided', { billNo: b.bill_no, reason: 'hub', at: now }, clock.now());
         }
       }
     }

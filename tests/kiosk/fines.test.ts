@@ -149,6 +149,13 @@ describe('fines import', () => {
     f.kiosk.fines.importRows([a], 'x');
     const bill = f.kiosk.bills.issue(a.decisionNo);
     expect(bill.ok).toBe(true);
+    // Reported paid (the payment comes in the same pull): the bill stays live for the payment to close it.
+    f.kiosk.fines.upsertMany([{ ...a, status: 'paid' }]);
+    expect(f.kiosk.bills.get(bill.ok ? bill.value.billNo : '')).toMatchObject({
+      ok: true,
+      value: { status: 'live' },
+    });
+    f.kiosk.db.prepare("UPDATE fines SET status = 'unpaid' WHERE decision_no = ?").run(a.decisionNo);
     f.kiosk.fines.importRows([{ ...a, status: 'cancelled' }], 'x');
     const b = f.kiosk.bills.get(bill.ok ? bill.value.billNo : '');
     expect(b.ok && b.value.status).toBe('voided');
