@@ -88,6 +88,18 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
   const sockets = new Set<net.Socket>();
   let jobs = 0;
 
+  // A printer that cannot save its output (folder gone, disk full) keeps answering; it never throws
+  // into the process that hosts it.
+  let closed = false;
+  const save = (file: string, data: Uint8Array): void => {
+    if (closed) return;
+    try {
+      writeFileSync(file, data);
+    } catch {
+      // dropped: nothing to print it on
+    }
+  };
+
   const set = (s: Partial<VirtualState>): void => {
     Object.assign(state, virtualStateSchema.parse(s));
   };
@@ -109,7 +121,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       canPrint: () => !(state.paperEnd || state.coverOpen || state.offline),
       page: (p) => {
         const file = path.join(opts.outDir, `page-${String(pages.length + 1).padStart(4, '0')}.png`);
-        writeFileSync(file, bitmapToPng(p.bitmap));
+        save(file, bitmapToPng(p.bitmap));
         pages.push({ ...p, file, job });
         for (const w of waiters) w();
       },
@@ -140,10 +152,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       if (state.silent) return;
       it.end();
       if (opts.saveBytes && received.length) {
-        writeFileSync(
-          path.join(opts.outDir, `job-${String(job).padStart(4, '0')}.bin`),
-          Buffer.concat(received),
-        );
+        save(path.join(opts.outDir, `job-${String(job).padStart(4, '0')}.bin`), Buffer.concat(received));
       }
     };
     socket.on('close', done);
@@ -234,6 +243,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       });
     },
     async close() {
+      closed = true;
       if (controlTimer) clearInterval(controlTimer);
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

@@ -1,5 +1,5 @@
 // Printer URLs, the device-file transport on a plain file, the serial transport on a fake port.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Printer } from '../../printer/driver.ts';
@@ -37,7 +37,8 @@ describe('printer URLs', () => {
 
 describe('device file transport', () => {
   it('writes the job to the file; a status nobody answers times out quickly', async () => {
-    const f = path.join(tempDir(), 'lp0');
+    const dir = tempDir();
+    const f = path.join(dir, 'lp0');
     writeFileSync(f, '');
     const t = transportForUrl(`file://${f}`);
     if (!t.ok) throw new Error();
@@ -48,6 +49,7 @@ describe('device file transport', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     await t.value.close();
     expect(Array.from(readFileSync(f))).toEqual([0x1b, 0x40, 0x41, 0x0a]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a missing device is unreachable', async () => {

@@ -1,6 +1,6 @@
 // The bill as the virtual printer prints it: the QR in the PNG decodes to exactly the bill URL, the token
 // in it verifies with the device key, and the Chinese decodes back to the text meant.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../main/cli.ts';
@@ -14,9 +14,11 @@ import { outboxTypes } from '../kiosk/helpers.ts';
 import { printFixture, RED_LIGHT, type PrintFixture } from './helpers.ts';
 
 let pf: PrintFixture | undefined;
+const dirs: string[] = [];
 afterEach(async () => {
   await pf?.cleanup();
   pf = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe('virtual printer', () => {
@@ -136,7 +138,9 @@ describe('virtual printer', () => {
   it('the control endpoint switches faults while it runs', async () => {
     const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
     const { tempDir } = await import('../kiosk/helpers.ts');
-    const vp = await startVirtualPrinter({ outDir: tempDir(), controlPort: 0 });
+    const outDir = tempDir();
+    dirs.push(outDir);
+    const vp = await startVirtualPrinter({ outDir, controlPort: 0 });
     try {
       const r = await fetch(vp.controlUrl!, { method: 'POST', body: JSON.stringify({ paperEnd: true }) });
       expect(await r.json()).toMatchObject({ paperEnd: true });
@@ -159,6 +163,7 @@ describe('virtual printer for npm start', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const taken = (busy.address() as { port: number }).port;
     const dataDir = tempDir();
+    dirs.push(dataDir);
     const vp = await startKioskVirtualPrinter({ dataDir, port: taken });
     try {
       expect(vp.url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -185,6 +190,7 @@ describe('virtual printer control file', () => {
     const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
     const { tempDir } = await import('../kiosk/helpers.ts');
     const dir = tempDir();
+    dirs.push(dir);
     const controlFile = path.join(dir, 'control.json');
     writeFileSync(controlFile, JSON.stringify({ coverOpen: true }));
     const vp = await startVirtualPrinter({ outDir: dir, controlFile });
