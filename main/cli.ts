@@ -10,6 +10,7 @@ async function loadCommands(): Promise<Command[]> {
     import('./cli/hub.ts'),
     import('./cli/sync.ts'),
     import('./cli/payments.ts'),
+    import('./cli/ui.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
 }

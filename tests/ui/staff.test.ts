@@ -113,3 +113,30 @@ describe('staff PINs', () => {
     expect(kiosk.outbox.verify().ok).toBe(true);
   });
 });
+
+describe('finekiosk staff add', () => {
+  it('adds staff with a given or random PIN and lists them', async () => {
+    const { main } = await import('../../main/cli.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fk-staffcli-'));
+    let out = '';
+    const io = {
+      stdout: (t: string) => void (out += t),
+      stderr: () => {},
+      env: {},
+      stopSignal: new Promise<void>(() => {}),
+    };
+    try {
+      expect(await main(['staff', 'add', '王芳', '--pin', '4321', '--data', dir, '--json'], io)).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ name: '王芳', pin: '4321' });
+      out = '';
+      expect(await main(['staff', 'add', 'Li', '--data', dir], io)).toBe(0);
+      expect(out).toMatch(/PIN \d{6} \(shown only now\)/);
+      out = '';
+      expect(await main(['staff', 'add', 'Dup', '--pin', '4321', '--data', dir], io)).toBe(2);
+      expect(await main(['staff', 'list', '--data', dir, '--json'], io)).toBe(0);
+      expect(JSON.parse(out.trim().split('\n').at(-1)!)).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
