@@ -147,4 +147,31 @@ describe('officer flow', () => {
     expect(claims.ok && claims.value.amountFen).toBe(1000);
     await page.context().close();
   });
+
+  it('warns when numbers run low and refuses with the reason when they run out', async () => {
+    // Two numbers left in the block.
+    kiosk.kiosk.db.prepare("UPDATE decision_blocks SET next_n = last_n - 1 WHERE block_id = 'e2e-1'").run();
+    const page = await login();
+    await expect.poll(() => page.getByTestId('officer-numbers').getAttribute('data-low')).toBe('true');
+    expect(await page.getByTestId('officer-numbers').textContent()).toContain('编号即将用完');
+    const issue = async () => {
+      await page.getByTestId('officer-kind-pedestrian').check();
+      await page.getByTestId('officer-code').fill('3002');
+      await page.getByTestId('officer-code-3002').click();
+      await page.getByTestId('officer-place').fill('南京东路');
+      await page.getByTestId('officer-issue').click();
+    };
+    for (let i = 0; i < 2; i++) {
+      await issue();
+      await page.waitForSelector('[data-testid="officer-qr"]');
+      await page.getByTestId('officer-qr-done').click();
+    }
+    await issue();
+    await expect
+      .poll(() => page.getByTestId('officer-error').getAttribute('data-code'))
+      .toBe('NUMBERS_EXHAUSTED');
+    expect(await page.getByTestId('officer-numbers').textContent()).toContain('编号已用完');
+    await screen(page, 'officer-04-exhausted');
+    await page.context().close();
+  });
 });
