@@ -284,7 +284,7 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      return fail('BAD_FILE', 'the file is not UTF-8 text');
+      return fail('BAD_FILE', 'the file is not UTF-8 text (save it as "CSV UTF-8" or UTF-8 JSON)');
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const source = path.basename(file);
