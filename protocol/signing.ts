@@ -54,7 +54,8 @@ const SIG_RE = /^[A-Za-z0-9_-]{86}$/;
 export function verifyText(publicKey: KeyObject, text: string, sig: string): boolean {
   if (!SIG_RE.test(sig)) return false;
   const bytes = Buffer.from(sig, 'base64url');
-  if (bytes.length !== 64) return false;
+  // One spelling per signature: the last character's unused bits must be zero.
+  if (bytes.length !== 64 || bytes.toString('base64url') !== sig) return false;
   try {
     return verify(null, Buffer.from(text, 'ascii'), publicKey, bytes);
   } catch {
