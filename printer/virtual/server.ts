@@ -21,6 +21,8 @@ export const virtualStateSchema = z
     silent: z.boolean(),
     /** Runs out of paper after this many more bytes of print data (a fault in the middle of a job). */
     paperEndAfterBytes: z.number().int().nonnegative().nullable(),
+    /** Drops the connection after this many more bytes (a cable pulled, the power cut mid-job). */
+    dropAfterBytes: z.number().int().nonnegative().nullable(),
   })
   .partial();
 export type VirtualState = Required<z.infer<typeof virtualStateSchema>>;
@@ -81,6 +83,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     cutterError: false,
     silent: false,
     paperEndAfterBytes: null,
+    dropAfterBytes: null,
   };
   const pages: PrintedPage[] = [];
   const connections: VirtualPrinter['connections'] = [];
@@ -126,8 +129,16 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
         for (const w of waiters) w();
       },
     });
-    socket.on('data', (d: Buffer) => {
+    socket.on('data', (chunk: Buffer) => {
+      let d = chunk;
       if (state.silent) return;
+      if (state.dropAfterBytes !== null) {
+        if (d.length >= state.dropAfterBytes) {
+          d = d.subarray(0, state.dropAfterBytes);
+          state.dropAfterBytes = null;
+          socket.resetAndDestroy();
+        } else state.dropAfterBytes -= d.length;
+      }
       received.push(d);
       conn.bytes += d.length;
       conn.firstDataAt ??= Date.now();

@@ -156,4 +156,18 @@ describe('printer faults', () => {
       value: { id: job.id, attempts: 2 },
     });
   });
+
+  it('the link drops in the middle of a job: failed with the reason, reprint succeeds', async () => {
+    pf = await printFixture();
+    const bill = issue(pf);
+    pf.vp.set({ dropAfterBytes: 300 });
+    const r = await pf.printing.printBill(bill.billNo);
+    expect(r).toMatchObject({ ok: false, error: { code: 'PRINTER_UNREACHABLE' } });
+    if (r.ok) throw new Error('printed on a dropped link');
+    expect(['during', 'after']).toContain(r.error.details?.stage);
+    const again = await pf.printing.printBill(bill.billNo);
+    expect(again).toMatchObject({ ok: true, value: { state: 'printed', attempts: 2 } });
+    const pages = await pf.vp.waitForPages(2);
+    expect(decodeQrFromPng(readFileSync(pages.at(-1)!.file))).toBe(bill.url);
+  });
 });
