@@ -193,7 +193,7 @@ export const commands: Command[] = [
         `virtual printer at ${vp.url} (${prof.value.paperMm} mm), pages to ${path.resolve(out)}\n`,
       );
       ctx.io.stdout(
-        `control: curl ${vp.controlUrl} -d '{"paperEnd":true}'  (paperEnd, coverOpen, offline, nearEnd, silent)\n`,
+        `control: curl ${vp.controlUrl} -d '{"paperEnd":true}'  (paperEnd, coverOpen, offline, nearEnd, cutterError, silent, paperEndAfterBytes, dropAfterBytes)\n`,
       );
       await ctx.io.stopSignal;
       await vp.close();
