@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { openKiosk, type Kiosk } from '../../main/kiosk.ts';
 import { enroll, SyncEngine } from '../../main/sync/engine.ts';
@@ -24,20 +24,28 @@ beforeAll(() => {
 });
 
 describe.each(STORAGES)('full payment loop on %s', (storage) => {
+  // One hub per storage; a fresh kiosk (own data folder, own enrollment, own fine) per test.
   let f: PayHubFixture;
   let clock: ManualClock;
   let dir: string;
   let kiosk: Kiosk;
   let engine: SyncEngine | undefined;
-  const decisionNo = '110000000000012345';
+  let decisionNo = '';
+  let n = 0;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     clock = new ManualClock(T0);
     f = await startPayHub(storage, clock, keys);
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+  beforeEach(async () => {
+    decisionNo = `11000000000001234${++n}`;
     await f.hub.fines.importRows([sampleFine(decisionNo, '110000', { decidedOn: '2026-11-20' })]);
     dir = mkdtempSync(path.join(os.tmpdir(), 'fk-payloop-'));
     kiosk = openKiosk({ dataDir: dir, clock });
-    const code = await f.hub.devices.add({ name: 'Hall 1', region: '110000' });
+    const code = await f.hub.devices.add({ name: `Hall ${n}`, region: '110000' });
     if (!code.ok) throw new Error('device add');
     const e = await enroll(kiosk, { hubUrl: f.url, code: code.value.code });
     expect(e.ok).toBe(true);
@@ -46,7 +54,6 @@ describe.each(STORAGES)('full payment loop on %s', (storage) => {
     await engine?.stop();
     engine = undefined;
     kiosk.close();
-    await f.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

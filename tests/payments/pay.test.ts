@@ -1,5 +1,5 @@
 // The pay page, notifications and the scheduled query, end to end on the hub with the channel simulator.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { channelFromUserAgent } from '../../hub/pay/routes.ts';
 import { makeOutTradeNo } from '../../hub/pay/service.ts';
@@ -34,20 +34,33 @@ it('picks the channel from the in-app browser', () => {
 });
 
 describe.each(STORAGES)('pay on %s', (storage) => {
+  // One hub per storage (starting PGlite is the slow part); each test starts from no open orders,
+  // no unresolved refunds, an empty simulator and the feed's current cursor.
   let f: PayHubFixture;
   let clock: ManualClock;
   let dev: TestDevice;
+  let startCursor = 0;
   let n = 0;
   const decision = (): string => `1100000000000${String(++n).padStart(5, '0')}`;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     clock = new ManualClock(T0);
     f = await startPayHub(storage, clock, keys);
     dev = new TestDevice('kiosk0pay', clock);
     await enrollDevice({ db: f.db, hub: f.hub, app: f.app, url: f.url, close: async () => undefined }, dev);
   });
-  afterEach(async () => {
+  afterAll(async () => {
     await f.close();
+  });
+  beforeEach(async () => {
+    f.sim.orders.clear();
+    await f.db.query("UPDATE pay_orders SET status = 'closed' WHERE status = 'open'");
+    await f.db.query('UPDATE pay_refunds SET resolved_at = 0 WHERE resolved_at IS NULL');
+    for (;;) {
+      const r = (await dev.request(f.url, 'GET', `/v1/sync/pull?cursor=${startCursor}&wait=0`)).json;
+      if (r.cursor === startCursor) break;
+      startCursor = r.cursor;
+    }
   });
 
   async function newBill(
@@ -59,7 +72,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     return { billNo: b.billNo, token: b.token, url: `${f.url}/p/${b.token}`, decisionNo };
   }
 
-  async function pull(cursor = 0): Promise<Json> {
+  async function pull(cursor = startCursor): Promise<Json> {
     return (await dev.request(f.url, 'GET', `/v1/sync/pull?cursor=${cursor}&wait=0`)).json;
   }
 
