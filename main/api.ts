@@ -170,7 +170,9 @@ function fineDto(f: Fine & Partial<Pick<FineViewLike, 'lateFeeFenToday' | 'total
 }
 
 async function billDto(b: BillViewLike): Promise<BillDto> {
-  const qrDataUrl = await QRCode.toDataURL(b.url, { errorCorrectionLevel: 'M', margin: 2, scale: 8 });
+  // SVG: a tenth of the time of a PNG, and as sharp at any screen size.
+  const svg = await QRCode.toString(b.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  const qrDataUrl = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
   const dto: BillDto = {
     billNo: b.billNo,
     decisionNo: b.decisionNo,

@@ -4,14 +4,16 @@
 import path from 'node:path';
 import { getProfile, DEFAULT_PROFILE } from '../../printer/profiles.ts';
 import { PrintService } from '../../printer/service.ts';
-import { startVirtualPrinter, type VirtualPrinter } from '../../printer/virtual/server.ts';
+import type { VirtualPrinter } from '../../printer/virtual/server.ts';
 import type { ApiConfig, PrinterPort, SyncPort } from '../api.ts';
 import type { Io } from '../cli/framework.ts';
 import type { Kiosk } from '../kiosk.ts';
 import { prepareKiosk, type StartOptions } from '../start.ts';
 import { startUi, type Ui } from './backend.ts';
 import { servicePrinter } from './printing.ts';
-import { connectKiosk, DEMO_HUB_DIR, startDemoHub, type DemoHub } from './demo.ts';
+// The demo hub (PGlite, fastify, the channel simulator) and the virtual printer are loaded only when
+// used, so a kiosk with a real printer starts fast and small.
+import type { DemoHub } from './demo.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
@@ -61,6 +63,7 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     let virtualPrinter: VirtualPrinter | undefined;
     let printerUrl = opts.printerUrl;
     if (!printerUrl) {
+      const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
       virtualPrinter = await startVirtualPrinter({
         outDir: opts.printedDir ?? path.join(kiosk.dataDir, 'printed'),
         controlPort: 0,
@@ -84,6 +87,7 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     let demo: DemoHub | undefined;
     let engine: SyncEngine | undefined;
     if (opts.demoHub) {
+      const { connectKiosk, DEMO_HUB_DIR, startDemoHub } = await import('./demo.ts');
       demo = await startDemoHub({
         dataDir: DEMO_HUB_DIR(kiosk.dataDir),
         clock: kiosk.clock,

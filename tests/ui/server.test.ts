@@ -183,7 +183,7 @@ describe('API behaviour', () => {
 
     const b = await callApi('issueBill', { decisionNo: '3101012026003040' });
     expect(b.json.ok).toBe(true);
-    expect(b.json.value.qrDataUrl).toMatch(/^data:image\/png;base64,/);
+    expect(b.json.value.qrDataUrl).toMatch(/^data:image\/svg\+xml;base64,/);
     printer.state = 'paper-end';
     const p1 = await callApi('printBill', { billNo: b.json.value.billNo });
     expect(p1.json).toMatchObject({ ok: false, error: { code: 'PRINTER_PAPER_END' } });
