@@ -32,6 +32,7 @@ export async function startPayHub(
   storage: 'pglite' | 'postgres',
   clock: ManualClock,
   keys: SimulatorKeys,
+  opts: { sweepIntervalSeconds?: number } = {},
 ): Promise<PayHubFixture> {
   const sim = new ChannelSimulator({ clock, keys });
   await sim.start(0);
@@ -46,7 +47,7 @@ export async function startPayHub(
     plugins: [
       {
         plugin: payPlugin({
-          config: { ...sim.hubConfig(), sweepIntervalSeconds: 0 },
+          config: { ...sim.hubConfig(), sweepIntervalSeconds: opts.sweepIntervalSeconds ?? 0 },
           clock,
           onService: (s) => (pay = s),
         }),

@@ -35,7 +35,8 @@ describe.each(STORAGES)('full payment loop on %s', (storage) => {
 
   beforeAll(async () => {
     clock = new ManualClock(T0);
-    f = await startPayHub(storage, clock, keys);
+    // The scheduled query runs every second of real time; orders are due 60 s of the test clock apart.
+    f = await startPayHub(storage, clock, keys, { sweepIntervalSeconds: 1 });
   });
   afterAll(async () => {
     await f.close();
@@ -123,6 +124,25 @@ describe.each(STORAGES)('full payment loop on %s', (storage) => {
       expect(receipt).toContain(bill.billNo);
     });
   }
+
+  it('online, notification lost: the scheduled query settles it and the kiosk sees it', async () => {
+    engine = new SyncEngine(kiosk, { pullWaitSeconds: 10, idlePollMs: 50 });
+    expect((await engine.pullAll()).ok).toBe(true);
+    const issued = kiosk.bills.issue(decisionNo);
+    if (!issued.ok) throw new Error(issued.error.message);
+    const bill = issued.value;
+    engine.start();
+    const page = await openPayPage(bill.url, ALIPAY_UA);
+    const paid = await f.sim.pay('alipay', page.outTradeNo!, { notify: 'none' });
+    expect(paid.ok).toBe(true);
+    clock.advance(61_000);
+    await waitFor(() => {
+      const b = kiosk.bills.get(bill.billNo);
+      return b.ok && b.value.status === 'paid';
+    }, 5000);
+    const after = kiosk.bills.get(bill.billNo);
+    expect(after.ok && after.value.payment?.txnId).toBe(paid.txnId);
+  });
 
   it('offline: the kiosk accepts the confirmation scanned from the phone, and later sync agrees', async () => {
     engine = new SyncEngine(kiosk, { pullWaitSeconds: 0 });
