@@ -54,8 +54,9 @@ export async function queryStatus(t: Transport, timeoutMs: number): Promise<Prin
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const queues = new Map<string, Promise<void>>();
+
 export class Printer {
-  private tail: Promise<unknown> = Promise.resolve();
   private readonly o: Required<DriverOptions>;
 
   constructor(
@@ -66,10 +67,22 @@ export class Printer {
     this.o = { ...DEFAULTS, ...opts };
   }
 
-  /** Runs fn after every earlier call on this printer has finished. */
+  /**
+   * Runs fn after every earlier call on this printer has finished. The queue is per printer URL for
+   * the whole process, so two services (kiosk screen, officer command) never interleave on one printer.
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
+    const tail = queues.get(this.url) ?? Promise.resolve();
+    const run = tail.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(this.url, settled);
+    // Forget an idle printer's queue so the map does not grow with every address ever used.
+    void settled.then(() => {
+      if (queues.get(this.url) === settled) queues.delete(this.url);
+    });
     return run;
   }
 

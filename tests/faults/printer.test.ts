@@ -171,3 +171,21 @@ describe('printer faults', () => {
     expect(decodeQrFromPng(readFileSync(pages.at(-1)!.file))).toBe(bill.url);
   });
 });
+
+describe('one printer, two services', () => {
+  it('jobs from two print services on the same printer URL do not overlap', async () => {
+    const { PrintService } = await import('../../printer/service.ts');
+    const { encodeTestPage } = await import('../../printer/documents/index.ts');
+    const { profiles } = await import('../../printer/profiles.ts');
+    pf = await printFixture();
+    const other = new PrintService({ db: pf.f.kiosk.db, clock: pf.f.clock });
+    const bytes = encodeTestPage({ profile: profiles['generic-80'] });
+    const [r1, r2] = await Promise.all([
+      pf.printing.service.print('test', 'a', pf.vp.url, bytes),
+      other.print('test', 'b', pf.vp.url, bytes),
+    ]);
+    expect(r1.ok && r2.ok).toBe(true);
+    const [c1, c2] = pf.vp.connections;
+    expect(c2!.firstDataAt!).toBeGreaterThanOrEqual(c1!.lastDataAt!);
+  });
+});
