@@ -159,6 +159,14 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     expect(otns.size).toBe(1);
     expect([...f.sim.orders.values()].filter((o) => o.channel === 'wechat').length).toBe(1);
     expect((await f.pay.orders(bill.billNo)).length).toBe(1);
+    // Channel codes live about 2 hours: after 90 minutes the same order's code is fetched again.
+    const urlAt = Number((await f.pay.orders(bill.billNo))[0]!.url_at);
+    clock.advance(91 * 60_000);
+    const later = await openPayPage(bill.url, WECHAT_UA);
+    expect(later.outTradeNo).toBe(again.outTradeNo);
+    const rows = await f.pay.orders(bill.billNo);
+    expect(rows.length).toBe(1);
+    expect(Number(rows[0]!.url_at)).toBe(urlAt + 91 * 60);
   });
 
   it('refuses an expired bill with a clear page and opens no order; the channel order expires with the bill', async () => {
