@@ -39,6 +39,7 @@ import {
 } from '../protocol/sync.ts';
 import {
   makeConfirmationToken,
+  parseBillToken,
   verifyBillToken,
   type BillClaims,
   type ConfirmationClaims,
@@ -669,7 +670,7 @@ export function createHubService(opts: HubServiceOptions) {
     tx: HubQueryable,
     dev: Device,
     e: OutboxEvent,
-    billRows: unknown[][],
+    pending: Pending,
     feed: { locked: boolean },
   ): Promise<RejectedEvent | undefined> {
     const reject = (code: string, reason: string): RejectedEvent => ({
@@ -694,45 +695,33 @@ export function createHubService(opts: HubServiceOptions) {
     switch (e.type) {
       case 'bill.issued': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['bill.issued']>;
-        const key = publicKeyFromRaw(dev.publicKey);
-        const v = verifyBillToken(p.token, (id) => (id === dev.id ? key : undefined));
+        // The push itself is signed by this device's key, so the token in it is the device's word already;
+        // checking each token's own signature again would cost an Ed25519 verify per bill for nothing.
+        // The pay page verifies the token's signature when it is scanned (bills.ensureKnown).
+        const v = parseBillToken(p.token);
         if (!v.ok) return reject(v.error.code, `bill token: ${v.error.message}`);
         if (
-          v.value.billNo !== p.billNo ||
-          v.value.amountFen !== p.amountFen ||
-          v.value.decisionNo !== p.decisionNo
+          v.value.claims.deviceId !== dev.id ||
+          v.value.claims.billNo !== p.billNo ||
+          v.value.claims.amountFen !== p.amountFen ||
+          v.value.claims.decisionNo !== p.decisionNo
         ) {
           return reject('MALFORMED', 'bill token does not match the event');
         }
-        billRows.push([p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token]);
+        pending.bills.push([p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token]);
         if (p.replaces) {
-          await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1 AND status = 'open'", [
-            p.replaces,
-          ]);
-          await tx.query(
-            'INSERT INTO voids (bill_no, reason, at, device_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-            [p.replaces, 'reissued', p.issuedAt, dev.id],
-          );
+          pending.voids.push({ e, billNo: p.replaces, reason: 'reissued', at: p.issuedAt, mayReject: false });
         }
         return undefined;
       }
       case 'bill.voided': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['bill.voided']>;
-        await flushBills(tx, dev, billRows);
-        const b = await bills.get(p.billNo, tx);
-        if (b && b.status === 'paid') return reject('BILL_PAID', `bill ${p.billNo} is paid at the hub`);
-        await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1 AND status = 'open'", [
-          p.billNo,
-        ]);
-        await tx.query(
-          'INSERT INTO voids (bill_no, reason, at, device_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-          [p.billNo, p.reason, p.at, dev.id],
-        );
+        pending.voids.push({ e, billNo: p.billNo, reason: p.reason, at: p.at, mayReject: true });
         return undefined;
       }
       case 'payment.confirmed': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['payment.confirmed']>;
-        await flushBills(tx, dev, billRows);
+        await flushPending(tx, dev, pending);
         await needFeed();
         const b = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [p.billNo]);
         const bill = b.rows[0];
@@ -773,6 +762,54 @@ export function createHubService(opts: HubServiceOptions) {
         // fines.imported, print.job, shift.closed: kept in the log for reports; no state to change.
         return undefined;
     }
+  }
+
+  interface PendingVoid {
+    e: OutboxEvent;
+    billNo: string;
+    reason: string;
+    at: number;
+    /** A staff void of a bill the hub knows is paid is refused; a reissue's void is not. */
+    mayReject: boolean;
+  }
+  /** Bills and voids of a batch, written in bulk: a statement per batch, not per event. */
+  interface Pending {
+    bills: unknown[][];
+    voids: PendingVoid[];
+    rejected: Map<number, RejectedEvent>;
+  }
+
+  async function flushPending(tx: HubQueryable, dev: Device, pending: Pending): Promise<void> {
+    await flushBills(tx, dev, pending.bills);
+    const voids = pending.voids.splice(0);
+    if (voids.length === 0) return;
+    const paid = await tx.query<{ bill_no: string }>(
+      "SELECT bill_no FROM bills WHERE bill_no = ANY($1::text[]) AND status = 'paid'",
+      [voids.filter((v) => v.mayReject).map((v) => v.billNo)],
+    );
+    const paidSet = new Set(paid.rows.map((r) => r.bill_no));
+    const ok = voids.filter((v) => {
+      if (v.mayReject && paidSet.has(v.billNo)) {
+        pending.rejected.set(v.e.seq, {
+          seq: v.e.seq,
+          eventId: v.e.eventId,
+          code: 'BILL_PAID',
+          reason: `bill ${v.billNo} is paid at the hub`,
+        });
+        return false;
+      }
+      return true;
+    });
+    if (ok.length === 0) return;
+    await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = ANY($1::text[]) AND status = 'open'", [
+      ok.map((v) => v.billNo),
+    ]);
+    await tx.query(
+      `INSERT INTO voids (bill_no, reason, at, device_id)
+       SELECT b, r, a, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(b, r, a)
+       ON CONFLICT DO NOTHING`,
+      [ok.map((v) => v.billNo), ok.map((v) => v.reason), ok.map((v) => v.at), dev.id],
+    );
   }
 
   async function flushBills(tx: HubQueryable, dev: Device, rows: unknown[][]): Promise<void> {
@@ -843,19 +880,20 @@ export function createHubService(opts: HubServiceOptions) {
             const s = fresh[broken]!.seq;
             throw new FailureError(failure('CHAIN_BROKEN', `at seq ${s}`, { seq: s }));
           }
-          const billRows: unknown[][] = [];
+          const pending: Pending = { bills: [], voids: [], rejected: new Map() };
           const feed = { locked: false };
-          const status: Applied[] = [];
           for (const e of fresh) {
-            const rej = await applyEvent(tx, dev, e, billRows, feed);
-            if (rej) rejected.push(rej);
-            status.push(
-              rej
-                ? { status: 'rejected', reason: `${rej.code}: ${rej.reason}` }
-                : { status: 'applied', reason: null },
-            );
+            const rej = await applyEvent(tx, dev, e, pending, feed);
+            if (rej) pending.rejected.set(e.seq, rej);
           }
-          await flushBills(tx, dev, billRows);
+          await flushPending(tx, dev, pending);
+          rejected.push(...[...pending.rejected.values()].sort((a, b) => a.seq - b.seq));
+          const status: Applied[] = fresh.map((e) => {
+            const rej = pending.rejected.get(e.seq);
+            return rej
+              ? { status: 'rejected', reason: `${rej.code}: ${rej.reason}` }
+              : { status: 'applied', reason: null };
+          });
           const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
           fresh.forEach((e, i) => {
             const s = status[i]!;

@@ -18,10 +18,12 @@ import {
   wireFailureSchema,
   type EnrollResponse,
   type PullChange,
+  type PushResponse,
 } from '../../protocol/sync.ts';
 import type { Clock } from '../../protocol/time.ts';
 import { verifyConfirmationToken } from '../../protocol/tokens.ts';
 import type { Kiosk } from '../kiosk.ts';
+import type { OutboxEvent } from '../../protocol/events.ts';
 
 /** The fetch subset the engine needs; the fault proxy and tests pass their own. */
 export type Transport = (
@@ -46,6 +48,8 @@ export interface SyncEngineOptions {
   /** Per-request timeout, ms (a long poll adds its wait). */
   requestTimeoutMs?: number;
   pullLimit?: number;
+  /** Send the next batch while the hub applies this one (default true). */
+  pipeline?: boolean;
 }
 
 export interface RejectedView {
@@ -145,6 +149,7 @@ export class SyncEngine {
       | 'idlePollMs'
       | 'requestTimeoutMs'
       | 'pullLimit'
+      | 'pipeline'
     >
   >;
   private stopper = new AbortController();
@@ -170,6 +175,7 @@ export class SyncEngine {
       idlePollMs: opts.idlePollMs ?? 2000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
       pullLimit: opts.pullLimit ?? 2000,
+      pipeline: opts.pipeline ?? true,
     };
     ensureState(kiosk.db);
   }
@@ -276,50 +282,78 @@ export class SyncEngine {
   private async doPushAll(): Promise<Result<{ pushed: number }>> {
     let pushed = 0;
     let gapRetries = 0;
+    let races = 0;
+    // Two batches in flight: the next one travels and is parsed while the hub applies this one. The hub
+    // takes a device's batches one at a time (row lock), so order holds; if the second overtakes the first
+    // it is refused with SEQ_GAP and simply sent again.
+    type Flight = { events: OutboxEvent[]; reply: Promise<Result<unknown>> };
+    const send = (afterSeq: number): Flight | undefined => {
+      const events = this.kiosk.outbox.list(afterSeq, this.o.batchSize);
+      if (events.length === 0) return undefined;
+      return { events, reply: this.request('POST', SYNC_PATHS.push, JSON.stringify({ events })) };
+    };
     while (!this.stopper.signal.aborted) {
-      const acked = this.state().acked_seq;
-      const events = this.kiosk.outbox.list(acked, this.o.batchSize);
-      if (events.length === 0) return ok({ pushed });
-      const r = await this.request('POST', SYNC_PATHS.push, JSON.stringify({ events }));
-      if (!r.ok) {
-        const expected = r.error.details?.expectedSeq;
-        // The hub holds less than we thought (a lost ack cannot cause this, a restored hub can): resend from there.
-        if (r.error.code === 'SEQ_GAP' && typeof expected === 'number' && gapRetries++ < 3) {
-          this.db.prepare('UPDATE sync_state SET acked_seq = ? WHERE id = 1').run(Math.max(0, expected - 1));
-          continue;
+      let current = send(this.state().acked_seq);
+      if (!current) return ok({ pushed });
+      let next = this.o.pipeline ? send(current.events.at(-1)!.seq) : undefined;
+      let first = true;
+      while (current) {
+        const r = await current.reply;
+        if (!r.ok) {
+          await next?.reply; // let it settle; its outcome is re-learned on the next round
+          const expected = r.error.details?.expectedSeq;
+          if (r.error.code === 'SEQ_GAP' && !first && races++ < 100) break;
+          // The hub holds less than we thought (a restored hub): resend from there.
+          if (r.error.code === 'SEQ_GAP' && typeof expected === 'number' && gapRetries++ < 3) {
+            this.db
+              .prepare('UPDATE sync_state SET acked_seq = ? WHERE id = 1')
+              .run(Math.max(0, expected - 1));
+            break;
+          }
+          this.noteError(r.error);
+          return r;
         }
-        this.noteError(r.error);
-        return r;
-      }
-      const p = pushResponseSchema.safeParse(r.value);
-      if (!p.success) {
-        const f = failure('HUB_UNREACHABLE', 'hub answered a push with an unexpected body');
-        this.noteError(f);
-        return { ok: false, error: f };
-      }
-      const res = p.data;
-      const now = Math.floor(this.clock.now() / 1000);
-      const types = new Map(events.map((e) => [e.seq, e.type]));
-      this.db.transaction(() => {
-        const ins = this.db.prepare(
-          'INSERT INTO sync_rejected (seq, event_id, type, code, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
-        );
-        for (const x of res.rejected)
-          ins.run(x.seq, x.eventId, types.get(x.seq) ?? '', x.code, x.reason, now);
-        this.db
-          .prepare('UPDATE sync_state SET acked_seq = max(acked_seq, ?) WHERE id = 1')
-          .run(res.highestSeq);
-        this.db.prepare('UPDATE outbox SET pushed = 1 WHERE seq <= ? AND pushed = 0').run(res.highestSeq);
-      })();
-      this.noteSuccess();
-      pushed += res.applied + res.rejected.length;
-      if (res.highestSeq < events.at(-1)!.seq) {
-        const f = failure('SEQ_GAP', `hub holds up to ${res.highestSeq}`);
-        this.noteError(f);
-        return { ok: false, error: f };
+        const p = pushResponseSchema.safeParse(r.value);
+        if (!p.success) {
+          await next?.reply;
+          const f = failure('HUB_UNREACHABLE', 'hub answered a push with an unexpected body');
+          this.noteError(f);
+          return { ok: false, error: f };
+        }
+        const res = p.data;
+        const events = current.events;
+        this.recordPush(events, res);
+        pushed += res.applied + res.rejected.length;
+        if (res.highestSeq < events.at(-1)!.seq) {
+          await next?.reply;
+          const f = failure('SEQ_GAP', `hub holds up to ${res.highestSeq}`);
+          this.noteError(f);
+          return { ok: false, error: f };
+        }
+        first = false;
+        current = next;
+        next = current && !this.stopper.signal.aborted ? send(current.events.at(-1)!.seq) : undefined;
       }
     }
     return ok({ pushed });
+  }
+
+  /** Stores a push's outcome in one transaction: refused events, the hub's highest seq, last success. */
+  private recordPush(events: OutboxEvent[], res: PushResponse): void {
+    const now = Math.floor(this.clock.now() / 1000);
+    const types = new Map(events.map((e) => [e.seq, e.type]));
+    this.db.transaction(() => {
+      const ins = this.db.prepare(
+        'INSERT INTO sync_rejected (seq, event_id, type, code, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+      );
+      for (const x of res.rejected) ins.run(x.seq, x.eventId, types.get(x.seq) ?? '', x.code, x.reason, now);
+      this.db
+        .prepare(
+          'UPDATE sync_state SET acked_seq = max(acked_seq, ?), last_success_at = ?, last_error_code = NULL, last_error = NULL WHERE id = 1',
+        )
+        .run(res.highestSeq, now);
+      this.db.prepare('UPDATE outbox SET pushed = 1 WHERE seq <= ? AND pushed = 0').run(res.highestSeq);
+    })();
   }
 
   // ---------- pull ----------

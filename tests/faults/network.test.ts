@@ -91,8 +91,8 @@ describe.each(STORAGES)('sync through a faulty network (hub on %s)', (storage) =
     expect(c.droppedRequests + c.droppedResponses + c.duplicated + c.resets + c.errors500).toBeGreaterThan(
       50,
     );
-    expect(c.duplicated).toBeGreaterThan(5);
-    expect(c.droppedResponses).toBeGreaterThan(5);
+    expect(c.duplicated).toBeGreaterThan(0);
+    expect(c.droppedResponses).toBeGreaterThan(0);
     for (const k of kiosks) {
       const st = syncStatus(k);
       expect(st.queued).toBe(0);
