@@ -80,7 +80,7 @@ export async function orderPage(
   return layout(
     `${name.zh} ${name.en}`,
     `<h1>${name.zh}<span class="en">${name.en}</span></h1>${billCard(bill)}${hint}
-<div class="qr">${await qrSvg(payUrl)}</div>
+<div class="qr" role="img" aria-label="付款二维码 Payment code">${await qrSvg(payUrl)}</div>
 <a class="btn ${channel}" id="pay" data-pay-url="${esc(payUrl)}" href="${esc(payUrl)}">去付款<span class="en" style="color:#fff">Pay now</span></a>
 <p>付款完成后本页会显示缴费凭证。<span class="en">When you have paid, this page shows your payment confirmation.</span></p>${poll(token)}${autoOpen}`,
   );
@@ -89,7 +89,7 @@ export async function orderPage(
 export async function paidPage(bill: PayBill, confirmation: string | undefined): Promise<string> {
   const proof = confirmation
     ? `<p>如自助机尚未打印回执，请向其扫码口出示此二维码。<span class="en">If the kiosk has not printed your receipt, show it this code.</span></p>
-<div class="qr" id="confirmation-qr">${await qrSvg(confirmation)}</div><p class="token" id="confirmation" data-token="${esc(confirmation)}">${esc(confirmation)}</p>`
+<div class="qr" id="confirmation-qr" role="img" aria-label="缴费凭证二维码 Payment confirmation code">${await qrSvg(confirmation)}</div><p class="token" id="confirmation" data-token="${esc(confirmation)}">${esc(confirmation)}</p>`
     : '';
   return layout(
     '已缴纳 Paid',
