@@ -5,6 +5,7 @@ import { maskPlate } from '../../protocol/fines.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds } from '../../protocol/time.ts';
 import {
+  encodeShiftReport,
   encodeBill,
   encodeReceipt,
   encodeTestPage,
@@ -170,7 +171,14 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
             const b = kiosk.bills.get(doc.bill.billNo);
             r = b.ok ? await printReceiptView(b.value) : b;
           } else if (doc.kind === 'test') r = await printTest();
-          else return fail('PRINT_FAILED', `no printed layout for ${doc.kind} documents yet`);
+          else if (doc.kind === 'shift')
+            r = await service.print(
+              'shift',
+              doc.report.shiftId.slice(0, 64),
+              url,
+              encodeShiftReport(doc.report, profile),
+            );
+          else return fail('PRINT_FAILED', 'no printed layout for this document');
           return r.ok ? ok({ jobId: r.value.id }) : r;
         },
       };

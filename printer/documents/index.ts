@@ -3,10 +3,12 @@ import { renderDocument, type RenderOptions } from '../layout.ts';
 import type { PrinterProfile } from '../profiles.ts';
 import { billBlocks, type BillDocument } from './bill.ts';
 import { receiptBlocks, type ReceiptDocument } from './receipt.ts';
+import { shiftReportBlocks, type ShiftReportDocument } from './shift.ts';
 import { testPageBlocks, type TestPageDocument } from './testpage.ts';
 
 export * from './bill.ts';
 export * from './receipt.ts';
+export * from './shift.ts';
 export * from './testpage.ts';
 
 export function encodeBill(d: BillDocument, profile: PrinterProfile, opts: RenderOptions = {}): Uint8Array {
@@ -23,4 +25,12 @@ export function encodeReceipt(
 
 export function encodeTestPage(d: TestPageDocument, opts: RenderOptions = {}): Uint8Array {
   return renderDocument(testPageBlocks(d), d.profile, opts);
+}
+
+export function encodeShiftReport(
+  d: ShiftReportDocument,
+  profile: PrinterProfile,
+  opts: RenderOptions = {},
+): Uint8Array {
+  return renderDocument(shiftReportBlocks(d, profile.columns), profile, opts);
 }

@@ -205,3 +205,44 @@ describe('virtual printer control file', () => {
     }
   });
 });
+
+describe('the API printer port', () => {
+  it('prints bill, test page and shift report documents and reports status', async () => {
+    pf = await printFixture();
+    const port = pf.printing.port();
+    expect(port.describe()).toBe(pf.vp.url);
+    expect(await port.status()).toBe('ok');
+    const bill = pf.f.kiosk.bills.issue(RED_LIGHT);
+    if (!bill.ok) throw new Error(bill.error.message);
+    expect((await port.print({ kind: 'bill', bill: bill.value })).ok).toBe(true);
+    const report = {
+      shiftId: 'S1',
+      staffId: 'w01',
+      staffName: '王芳',
+      deviceId: pf.f.kiosk.identity.deviceId,
+      openedAt: 1_795_226_400,
+      closedAt: 1_795_255_200,
+      totals: {
+        alipay: { count: 3, amountFen: 60000 },
+        wechat: { count: 1, amountFen: 20000 },
+        issued: { count: 5, amountFen: 100000 },
+      },
+      paidFen: 80000,
+    };
+    expect((await port.print({ kind: 'shift', report })).ok).toBe(true);
+    const pages = await pf.vp.waitForPages(2);
+    const text = pages[1]!.lines.join('\n');
+    for (const s of [
+      '交接班报表',
+      '王芳 (w01)',
+      '支付宝 Alipay',
+      '￥600.00',
+      '微信支付 WeChat Pay',
+      '实收合计 Paid total',
+      '￥800.00',
+    ])
+      expect(text).toContain(s);
+    pf.vp.set({ paperEnd: true });
+    expect(await port.status()).toBe('paper-end');
+  });
+});
