@@ -55,6 +55,7 @@ interface BlockRow {
  * ticket only if the ticket commits with it. Hub blocks are used before the stand-alone sequence.
  */
 export function takeNextNumber(db: Database): Result<TakenNumber> {
+  if (!db.inTransaction) throw new Error('takeNextNumber must run inside the ticket transaction');
   const row = db
     .prepare(
       `UPDATE decision_blocks SET next_n = next_n + 1
