@@ -19,7 +19,7 @@ const CHANNEL_NAME: Record<Channel, { zh: string; en: string }> = {
 const STYLE = `*{box-sizing:border-box}body{font-family:system-ui,-apple-system,"PingFang SC","Noto Sans SC",sans-serif;margin:0;padding:1rem;max-width:30rem;margin-inline:auto;color:#1a1a1a;line-height:1.5}
 h1{font-size:1.4rem;margin:.5rem 0}.en{color:#555;font-size:.9rem;display:block}.amount{font-size:2.2rem;font-weight:700;margin:.5rem 0}
 .card{border:1px solid #ddd;border-radius:.75rem;padding:1rem;margin:1rem 0}.btn{display:block;text-align:center;padding:1rem;border-radius:.6rem;margin:.75rem 0;font-size:1.1rem;text-decoration:none;color:#fff}
-.alipay{background:#1677ff}.wechat{background:#07c160}.warn{border-color:#d4380d;background:#fff2e8}.ok{border-color:#389e0d;background:#f6ffed}
+.alipay{background:#0958d9}.wechat{background:#067a3a}.warn{border-color:#d4380d;background:#fff2e8}.ok{border-color:#389e0d;background:#f6ffed}
 .qr svg{width:100%;max-width:18rem;height:auto;display:block;margin:0 auto}.token{font-family:ui-monospace,monospace;font-size:.75rem;word-break:break-all;background:#f5f5f5;padding:.5rem;border-radius:.4rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0}dt{color:#555}dd{margin:0}`;
 

@@ -1,7 +1,8 @@
 // The pay page in a real (headless) Chromium posing as Alipay's and WeChat's in-app browsers on a
 // phone: Alipay goes straight on to the channel's page; WeChat's page shows the code and, once paid,
 // turns into the confirmation whose QR decodes to the token shown beneath it.
-import { chromium, type Browser } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
@@ -45,6 +46,11 @@ describe('pay page in a phone browser', () => {
     return { billNo: b.billNo, url: `${f.url}/p/${b.token}` };
   }
 
+  async function accessible(page: Page): Promise<void> {
+    const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+    expect(r.violations.map((v) => `${v.id}: ${v.nodes.length}`)).toEqual([]);
+  }
+
   const phone = (ua: string) =>
     browser.newContext({
       userAgent: ua,
@@ -77,12 +83,14 @@ describe('pay page in a phone browser', () => {
     const payUrl = await page.locator('#pay').getAttribute('data-pay-url');
     expect(payUrl).toContain('/sim/pay/wechat/');
     expect(page.url()).toBe(b.url); // no automatic navigation for WeChat
+    await accessible(page);
     // The page fits a phone: no sideways scrolling.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     const otn = decodeURIComponent(payUrl!.split('/').at(-1)!);
     expect((await f.sim.pay('wechat', otn)).ok).toBe(true);
     await page.waitForSelector('#confirmation', { timeout: 10_000 });
     const token = await page.locator('#confirmation').getAttribute('data-token');
+    await accessible(page);
     expect(decodeQrFromPng(await page.locator('#confirmation-qr').screenshot())).toBe(token);
     await ctx.close();
   });
