@@ -6,7 +6,7 @@
 //     p50/p99 and the hub's memory, beside one kiosk's push latency on an idle hub.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,8 @@ const DRAIN_EVENTS = Number(process.env.FK_BENCH_EVENTS ?? 100_000);
 const KIOSKS = Number(process.env.FK_BENCH_KIOSKS ?? 1000);
 const SIM_SECONDS = Number(process.env.FK_BENCH_SECONDS ?? 40);
 const PUSH_EVERY_MS = 3000;
+const FINES = Number(process.env.FK_BENCH_FINES ?? 1_000_000);
+const ONLY = process.env.FK_BENCH_ONLY;
 
 const self = fileURLToPath(import.meta.url);
 
@@ -38,18 +40,24 @@ if (process.env.FK_BENCH_HUB_CHILD) {
     schema: process.env.FK_SCHEMA!,
     logger: pino({ level: 'silent' }),
   });
-  const code = async (): Promise<string> => {
-    const r = await running.hub.devices.add({ name: 'bench', region: '110000' });
+  const code = async (region: string): Promise<string> => {
+    const r = await running.hub.devices.add({ name: 'bench', region });
     if (!r.ok) throw new Error('device add');
     return r.value.code;
   };
   // The parent asks for enrollment codes on stdin, one per line.
   const rl = createInterface({ input: process.stdin });
+  const { runAdmin } = await import('../hub/admin.ts');
   rl.on('line', (l) => {
     void (async () => {
-      const n = Number(l);
+      const m = JSON.parse(l) as { n?: number; region?: string; op?: string; args?: unknown };
+      if (m.op) {
+        const r = await runAdmin(running.hub, m.op, m.args);
+        process.stdout.write(JSON.stringify({ ok: r.ok }) + '\n');
+        return;
+      }
       const codes: string[] = [];
-      for (let i = 0; i < n; i++) codes.push(await code());
+      for (let i = 0; i < (m.n ?? 1); i++) codes.push(await code(m.region ?? '110000'));
       process.stdout.write(JSON.stringify({ codes }) + '\n');
     })();
   });
@@ -59,7 +67,8 @@ if (process.env.FK_BENCH_HUB_CHILD) {
 interface HubChild {
   proc: ChildProcess;
   url: string;
-  codes(n: number): Promise<string[]>;
+  codes(n: number, region?: string): Promise<string[]>;
+  admin(op: string, args: unknown): Promise<boolean>;
   rssMb(): number;
   stop(): Promise<void>;
 }
@@ -83,9 +92,13 @@ async function startHubChild(dataDir: string, databaseUrl: string, schema: strin
   return {
     proc,
     url: first.url,
-    async codes(n) {
-      proc.stdin!.write(`${n}\n`);
+    async codes(n, region) {
+      proc.stdin!.write(JSON.stringify({ n, region }) + '\n');
       return (JSON.parse(await next()) as { codes: string[] }).codes;
+    },
+    async admin(op, args) {
+      proc.stdin!.write(JSON.stringify({ op, args }) + '\n');
+      return (JSON.parse(await next()) as { ok: boolean }).ok;
     },
     rssMb() {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
@@ -256,12 +269,72 @@ class SimKiosk {
   }
 }
 
+/** A region's fines reach a new kiosk in pages: the first pull of FINES fines, cut once and resumed. */
+async function finesPull(hub: HubChild, dir: string): Promise<void> {
+  const file = path.join(dir, 'fines.json');
+  const rows = Array.from({ length: FINES }, (_, i) => ({
+    decisionNo: `3100${String(i).padStart(14, '0')}`,
+    region: '310000',
+    plate: `沪A${String(i % 100000).padStart(5, '0')}`,
+    vehicleIdLast6: String(i % 1000000).padStart(6, '0'),
+    violationCode: '1039',
+    description: '违反禁令标志指示',
+    place: '延安高架路',
+    occurredAt: '2026-05-01T08:30:00+08:00',
+    decidedOn: '2026-05-03',
+    fineFen: 20000,
+    points: 3,
+    status: 'unpaid',
+  }));
+  writeFileSync(file, JSON.stringify(rows));
+  const ti = performance.now();
+  const imp = await hub.admin('fines.import', { file });
+  const importMs = performance.now() - ti;
+  if (!imp) throw new Error('import failed');
+  const kiosk = openKiosk({ dataDir: path.join(dir, 'kiosk-fines') });
+  const [code] = await hub.codes(1, '310000');
+  const er = await enroll(kiosk, { hubUrl: hub.url, code: code! });
+  if (!er.ok) throw new Error(er.error.message);
+  const engine = new SyncEngine(kiosk, { pullLimit: 5000 });
+  const t0 = performance.now();
+  let pages = 0;
+  let cut = false;
+  while (true) {
+    const r = await engine.pullOnce(0);
+    if (!r.ok) throw new Error(r.error.message);
+    pages++;
+    // A cut halfway: a new engine (a restarted kiosk) resumes from the stored cursor.
+    if (!cut && kiosk.fines.count() >= FINES / 2) {
+      cut = true;
+      await engine.stop();
+    }
+    if (!r.value.more) break;
+  }
+  const pullMs = performance.now() - t0;
+  const got = kiosk.fines.count();
+  kiosk.close();
+  printSection(
+    `First pull of a region's ${FINES.toLocaleString('en-US')} fines by a new kiosk (pages of 5000, cut once halfway and resumed)`,
+    [
+      { name: 'hub import of the file', value: `${(importMs / 1000).toFixed(1)} s` },
+      {
+        name: 'kiosk first pull',
+        value: `${(pullMs / 1000).toFixed(1)} s, ${pages} pages, ${got.toLocaleString('en-US')} fines stored (${Math.round((got / pullMs) * 1000).toLocaleString('en-US')}/s)`,
+        anchor: `aim: minutes; hub import of the same rows took ${(importMs / 1000).toFixed(1)} s`,
+      },
+    ],
+  );
+  if (got !== FINES) throw new Error(`kiosk has ${got} fines, expected ${FINES}`);
+}
+
 export async function run(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fk-hubbench-'));
   const hub = await startHubChild(path.join(dir, 'hub'), databaseUrl, schema);
   try {
+    if (!ONLY || ONLY === 'fines') await finesPull(hub, dir);
+    if (ONLY === 'fines') return;
     // Part 1.
     const kiosk = openKiosk({ dataDir: path.join(dir, 'kiosk') });
     const tf = performance.now();
