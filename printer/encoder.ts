@@ -36,6 +36,16 @@ export function encodeGb18030(text: string): Uint8Array {
   return b;
 }
 
+// Fixed commands built once: a bill uses each many times.
+const C = {
+  init: cmd.init(),
+  kanjiOn: cmd.kanjiOn(),
+  kanjiOff: cmd.kanjiOff(),
+  align: { left: cmd.align('left'), center: cmd.align('center'), right: cmd.align('right') },
+  bold: [cmd.bold(false), cmd.bold(true)] as const,
+};
+const sizeCmds = new Map<number, Uint8Array>();
+
 export class Encoder {
   // One growing buffer rather than a list of parts: a bill is encoded with little garbage.
   private buf = new Uint8Array(2048);
@@ -53,7 +63,8 @@ export class Encoder {
 
   private push(b: Uint8Array): this {
     this.reserve(b.length);
-    this.buf.set(b, this.length);
+    if (b.length > 32) this.buf.set(b, this.length);
+    else for (let i = 0; i < b.length; i++) this.buf[this.length + i] = b[i]!;
     this.length += b.length;
     return this;
   }
@@ -74,26 +85,29 @@ export class Encoder {
   /** ESC @; also resets the tracked style. */
   init(): this {
     this.state = { align: 'left', bold: false, w: 1, h: 1 };
-    return this.push(cmd.init());
+    return this.push(C.init);
   }
 
   align(a: Align): this {
     if (a === this.state.align) return this;
     this.state.align = a;
-    return this.push(cmd.align(a));
+    return this.push(C.align[a]);
   }
 
   bold(on: boolean): this {
     if (on === this.state.bold) return this;
     this.state.bold = on;
-    return this.push(cmd.bold(on));
+    return this.push(C.bold[on ? 1 : 0]);
   }
 
   size(w: number, h = w): this {
     if (w === this.state.w && h === this.state.h) return this;
     this.state.w = w;
     this.state.h = h;
-    return this.push(cmd.size(w, h));
+    const key = w * 16 + h;
+    let c = sizeCmds.get(key);
+    if (!c) sizeCmds.set(key, (c = cmd.size(w, h)));
+    return this.push(c);
   }
 
   /** One line of text followed by LF; the caller has laid it out to fit. */
@@ -112,9 +126,9 @@ export class Encoder {
     // One Kanji-mode span from the first to the last non-ASCII character: GB18030 is ASCII-compatible,
     // so ASCII inside the span prints the same and the line costs one FS & / FS . pair at most.
     this.ascii(text, 0, first);
-    this.push(cmd.kanjiOn())
+    this.push(C.kanjiOn)
       .push(encodeGb18030(text.slice(first, last + 1)))
-      .push(cmd.kanjiOff());
+      .push(C.kanjiOff);
     return this.ascii(text, last + 1).lf();
   }
 

@@ -32,7 +32,11 @@ function charColumns(ch: string): number {
 /** Columns a string takes on paper. */
 export function textColumns(text: string): number {
   let n = 0;
-  for (const ch of text) n += charColumns(ch);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0xdc00 || c > 0xdfff) n += 2; // a low surrogate was counted with its high half
+  }
   return n;
 }
 
@@ -55,6 +59,8 @@ export function truncateColumns(text: string, cols: number): string {
  */
 export function wrapColumns(text: string, cols: number): string[] {
   if (cols < 2) throw new RangeError('cols must be at least 2');
+  // Most lines fit as they are.
+  if (!text.includes('\n') && textColumns(text) <= cols) return [text.replace(/\s+$/u, '')];
   const lines: string[] = [];
   for (const para of text.split('\n')) {
     // Tokens: runs of ASCII non-space, single spaces, or single non-ASCII characters.
