@@ -115,9 +115,15 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
       return sendFailure(reply, failure('UNEXPECTED'));
     });
 
-    const auth = async (req: FastifyRequest, reply: FastifyReply) => {
+    const auth = async (req: FastifyRequest, reply: FastifyReply, deferNonce = false) => {
       const body = typeof req.body === 'string' ? req.body : '';
-      const r = await hub.authenticate({ method: req.method, path: req.url, headers: req.headers, body });
+      const r = await hub.authenticate({
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        body,
+        deferNonce,
+      });
       if (!r.ok) {
         req.log.info({ code: r.error.code }, 'request refused');
         sendFailure(reply, r.error);
@@ -144,7 +150,7 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
     });
 
     scope.post(SYNC_PATHS.push, async (req, reply) => {
-      const dev = await auth(req, reply);
+      const dev = await auth(req, reply, true);
       if (!dev) return reply;
       let json: unknown;
       try {
@@ -157,7 +163,7 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
         const i = p.error.issues[0];
         return sendFailure(reply, failure('MALFORMED', i ? `${i.path.join('.')}: ${i.message}` : undefined));
       }
-      const r = await hub.push(dev, p.data.events);
+      const r = await hub.push(dev, p.data.events, dev.nonce);
       if (!r.ok) {
         req.log.info({ deviceId: dev.id, code: r.error.code }, 'push refused');
         return sendFailure(reply, r.error);

@@ -385,10 +385,12 @@ export function createHubService(opts: HubServiceOptions) {
     path: string;
     headers: Record<string, string | string[] | undefined>;
     body: string | Uint8Array;
+    /** Leave the nonce to the caller's transaction (push records it with the events: one round trip less). */
+    deferNonce?: boolean;
   }
 
   /** Checks the signed headers; records the nonce so the same request is never taken twice. */
-  async function authenticate(input: AuthInput): Promise<Result<Device>> {
+  async function authenticate(input: AuthInput): Promise<Result<Device & { nonce: string }>> {
     const h = (n: string): string | undefined => {
       const v = input.headers[n];
       return typeof v === 'string' ? v : undefined;
@@ -425,16 +427,21 @@ export function createHubService(opts: HubServiceOptions) {
     if (!key || !verifyRequestSignature(key, input.method, input.path, time, nonce, input.body, sig)) {
       return fail('BAD_SIGNATURE');
     }
-    const ins = await db.query(
-      'INSERT INTO nonces (device_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [deviceId, nonce, now],
-    );
-    if (ins.rowCount === 0) return fail('REPLAYED');
+    if (!input.deferNonce && !(await recordNonce(db, deviceId, nonce))) return fail('REPLAYED');
     // Nonces older than twice the clock window can never be replayed successfully: forget them now and then.
     if (Math.random() < 0.01) {
       await db.query('DELETE FROM nonces WHERE at < $1', [now - 2 * MAX_CLOCK_SKEW_SECONDS - 60]);
     }
-    return ok(dev);
+    return ok({ ...dev, nonce });
+  }
+
+  /** Records a request's nonce; false when it was seen before (a replay). */
+  async function recordNonce(q: HubQueryable, deviceId: string, nonce: string): Promise<boolean> {
+    const ins = await q.query(
+      'INSERT INTO nonces (device_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [deviceId, nonce, nowS()],
+    );
+    return ins.rowCount > 0;
   }
 
   // ---------- fines ----------
@@ -827,7 +834,7 @@ export function createHubService(opts: HubServiceOptions) {
   }
 
   /** Applies a batch of a device's events: each (device, seq) once, the chain checked, all or nothing. */
-  async function push(dev: Device, events: OutboxEvent[]): Promise<Result<PushResponse>> {
+  async function push(dev: Device, events: OutboxEvent[], nonce?: string): Promise<Result<PushResponse>> {
     if (events.length === 0) return fail('MALFORMED', 'no events');
     const other = events.find((e) => e.deviceId !== dev.id);
     if (other) return fail('UNAUTHORIZED', `event ${other.seq} belongs to device ${other.deviceId}`);
@@ -840,11 +847,20 @@ export function createHubService(opts: HubServiceOptions) {
     }
     try {
       return await db.transaction(async (tx) => {
-        const d = await tx.query<{ last_seq: number; last_hash: string; enabled: boolean }>(
-          'SELECT last_seq, last_hash, enabled FROM devices WHERE id = $1 FOR UPDATE',
-          [dev.id],
-        );
+        // The device row lock serializes a device's pushes across hub processes; the nonce (when the
+        // caller deferred it) is recorded in the same statement.
+        const d = nonce
+          ? await tx.query<{ last_seq: number; last_hash: string; enabled: boolean; fresh: number }>(
+              `WITH n AS (INSERT INTO nonces (device_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)
+               SELECT last_seq, last_hash, enabled, (SELECT count(*)::int FROM n) AS fresh FROM devices WHERE id = $1 FOR UPDATE`,
+              [dev.id, nonce, nowS()],
+            )
+          : await tx.query<{ last_seq: number; last_hash: string; enabled: boolean; fresh: number }>(
+              'SELECT last_seq, last_hash, enabled, 1 AS fresh FROM devices WHERE id = $1 FOR UPDATE',
+              [dev.id],
+            );
         const row = d.rows[0];
+        if (row && Number(row.fresh) === 0) throw new FailureError(failure('REPLAYED'));
         if (!row) throw new FailureError(failure('UNKNOWN_DEVICE', dev.id));
         if (!row.enabled) throw new FailureError(failure('DEVICE_DISABLED', dev.id));
         const lastSeq = Number(row.last_seq);
@@ -901,21 +917,20 @@ export function createHubService(opts: HubServiceOptions) {
               (v, j) => cols[j]!.push(v),
             );
           });
-          const ins = await tx.query(
-            `INSERT INTO events (device_id, seq, event_id, type, at, payload, prev_hash, hash, status, reason, received_at)
-             SELECT $1, s, i, t, a, p, ph, h, st, r, $11
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-               AS u(s, i, t, a, p, ph, h, st, r)
-             ON CONFLICT (device_id, seq) DO NOTHING`,
-            [dev.id, ...cols.slice(0, 9), nowS()],
-          );
-          if (ins.rowCount !== fresh.length)
-            throw new Error('events were inserted concurrently despite the device lock');
           const last = fresh.at(-1)!;
-          await tx.query(
-            'UPDATE devices SET last_seq = $2, last_hash = $3, last_seen_at = $4 WHERE id = $1',
-            [dev.id, last.seq, last.hash, nowS()],
+          const ins = await tx.query<{ n: number }>(
+            `WITH ins AS (
+               INSERT INTO events (device_id, seq, event_id, type, at, payload, prev_hash, hash, status, reason, received_at)
+               SELECT $1, s, i, t, a, p, ph, h, st, r, $11
+               FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                 AS u(s, i, t, a, p, ph, h, st, r)
+               ON CONFLICT (device_id, seq) DO NOTHING RETURNING 1),
+             upd AS (UPDATE devices SET last_seq = $12, last_hash = $13, last_seen_at = $11 WHERE id = $1 RETURNING 1)
+             SELECT (SELECT count(*)::int FROM ins) AS n, (SELECT count(*)::int FROM upd) AS u`,
+            [dev.id, ...cols.slice(0, 9), nowS(), last.seq, last.hash],
           );
+          if (Number(ins.rows[0]?.n) !== fresh.length)
+            throw new Error('events were inserted concurrently despite the device lock');
           if (feed.locked) await notifyFeed(tx);
         }
         return ok<PushResponse>({
@@ -927,7 +942,11 @@ export function createHubService(opts: HubServiceOptions) {
         });
       });
     } catch (e) {
-      if (e instanceof FailureError) return { ok: false, error: e.failure };
+      if (e instanceof FailureError) {
+        // A refused request's nonce still counts as used: the same request must not succeed later.
+        if (nonce && e.failure.code !== 'REPLAYED') await recordNonce(db, dev.id, nonce);
+        return { ok: false, error: e.failure };
+      }
       throw e;
     }
   }
