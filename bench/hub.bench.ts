@@ -256,8 +256,10 @@ class SimKiosk {
     return ms;
   }
   async longPoll(url: string, stop: AbortSignal): Promise<void> {
+    // Kiosks come online at different moments, and the engine varies its wait (15-25 s) like this.
+    await new Promise((r) => setTimeout(r, Math.random() * PUSH_EVERY_MS));
     while (!stop.aborted) {
-      const p = `/v1/sync/pull?cursor=${this.cursor}&wait=20`;
+      const p = `/v1/sync/pull?cursor=${this.cursor}&wait=${15 + Math.floor(Math.random() * 11)}`;
       try {
         const r = await fetch(url + p, { headers: this.headers('GET', p, ''), signal: stop });
         const j = (await r.json()) as { cursor?: number };
@@ -398,7 +400,7 @@ export async function run(): Promise<void> {
 
     const stops = sims.map(() => new AbortController());
     const polls = sims.map((s, i) => s.longPoll(hub.url, stops[i]!.signal));
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, PUSH_EVERY_MS + 1000));
     const latencies: number[] = [];
     let errors = 0;
     let peakRss = hub.rssMb();

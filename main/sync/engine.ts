@@ -500,9 +500,9 @@ export class SyncEngine {
         await this.wait(this.o.idlePollMs);
         continue;
       }
-      const r = await this.pullOnce(this.o.pullWaitSeconds).catch((e: Error) =>
-        fail('UNEXPECTED', e.message),
-      );
+      // The wait varies ±25% so kiosks that came back together (a hub restart) do not poll in step.
+      const wait = Math.max(1, Math.round(this.o.pullWaitSeconds * (0.75 + this.random() * 0.5)));
+      const r = await this.pullOnce(wait).catch((e: Error) => fail('UNEXPECTED', e.message));
       if (this.stopper.signal.aborted) break;
       if (r.ok) {
         attempt = 0;
