@@ -179,4 +179,39 @@ describe.each(STORAGES)('hub on %s', (storage) => {
     );
     expect(r2.status).toBe(200);
   });
+
+  it('voids a reissued bill, refuses a staff void of a bill paid at the hub, and keeps both events', async () => {
+    const a = new TestDevice('kiosk000v');
+    await enrollDevice(t, a);
+    await t.hub.fines.importRows([sampleFine('100000000000000007'), sampleFine('100000000000000008')]);
+    const first = a.issueBill('100000000000000007', 20000);
+    const second = a.issueBill('100000000000000007', 20000, first.billNo);
+    const paid = a.issueBill('100000000000000008', 20000);
+    expect((await a.push(t.url, a.events)).json.applied).toBe(3);
+    expect((await t.hub.bills.get(first.billNo))?.status).toBe('voided');
+    expect((await t.hub.bills.get(second.billNo))?.status).toBe('open');
+    const s = await t.hub.payments.settle({
+      billNo: paid.billNo,
+      amountFen: 20000,
+      channel: 'alipay',
+      txnId: 'TV1',
+      paidAt: Math.floor(Date.now() / 1000),
+    });
+    expect(s.ok).toBe(true);
+    a.append('bill.voided', { billNo: paid.billNo, reason: 'staff', at: Math.floor(Date.now() / 1000) });
+    a.append('bill.voided', { billNo: second.billNo, reason: 'staff', at: Math.floor(Date.now() / 1000) });
+    const r = await a.push(t.url, a.events.slice(3));
+    expect(r.json.highestSeq).toBe(5);
+    expect(r.json.rejected).toEqual([expect.objectContaining({ seq: 4, code: 'BILL_PAID' })]);
+    expect((await t.hub.bills.get(paid.billNo))?.status).toBe('paid');
+    expect((await t.hub.bills.get(second.billNo))?.status).toBe('voided');
+    // A hub-side void reaches the issuing kiosk through its pull.
+    const third = a.issueBill('100000000000000007', 20000, second.billNo);
+    await a.push(t.url, [third.event]);
+    expect((await t.hub.bills.void(third.billNo, 'hub')).ok).toBe(true);
+    const pull = await a.request(t.url, 'GET', '/v1/sync/pull?cursor=0');
+    expect(pull.json.changes.filter((c: { kind: string }) => c.kind === 'void')).toEqual([
+      expect.objectContaining({ billNo: third.billNo, reason: 'hub' }),
+    ]);
+  });
 });
