@@ -158,4 +158,31 @@ describe.each(STORAGES)('sync engine with a hub on %s', (storage) => {
     expect(syncStatus(kiosk).queued).toBe(0);
     await engine.stop();
   });
+
+  it('learns a rotated hub key and new config through pull, and trusts payments signed with the new key', async () => {
+    await enrolled();
+    await t.hub.fines.importRows([sampleFine('110000000000000003')]);
+    const engine = new SyncEngine(kiosk);
+    expect((await engine.pullAll()).ok).toBe(true);
+    const rotated = await t.hub.keys.rotate();
+    await t.hub.config.set('decisionPattern', '^[0-9]{18}$');
+    expect((await engine.pullAll()).ok).toBe(true);
+    expect(kiosk.trust.list().map((k) => k.keyId)).toContain(rotated.keyId);
+    expect(kiosk.trust.list()).toHaveLength(2);
+    expect(kiosk.settings.get('decisionPattern')).toBe('^[0-9]{18}$');
+    const bill = kiosk.bills.issue('110000000000000003');
+    if (!bill.ok) throw new Error(bill.error.message);
+    expect((await engine.pushAll()).ok).toBe(true);
+    const s = await t.hub.payments.settle({
+      billNo: bill.value.billNo,
+      amountFen: bill.value.amountFen,
+      channel: 'alipay',
+      txnId: 'AP9',
+      paidAt: Math.floor(Date.now() / 1000),
+    });
+    expect(s.ok && s.value.claims?.keyId).toBe(rotated.keyId);
+    expect((await engine.pullAll()).ok).toBe(true);
+    const b = kiosk.bills.get(bill.value.billNo);
+    expect(b.ok && b.value.status).toBe('paid');
+  });
 });
