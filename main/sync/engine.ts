@@ -48,8 +48,8 @@ export interface SyncEngineOptions {
   /** Per-request timeout, ms (a long poll adds its wait). */
   requestTimeoutMs?: number;
   pullLimit?: number;
-  /** Send the next batch while the hub applies this one (default true). */
-  pipeline?: boolean;
+  /** Batches in flight at once: the next travels while the hub applies this one (default 2; 1 = none). */
+  pipeline?: number;
 }
 
 export interface RejectedView {
@@ -175,7 +175,7 @@ export class SyncEngine {
       idlePollMs: opts.idlePollMs ?? 2000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
       pullLimit: opts.pullLimit ?? 2000,
-      pipeline: opts.pipeline ?? true,
+      pipeline: opts.pipeline ?? 2,
     };
     ensureState(kiosk.db);
   }
@@ -292,15 +292,26 @@ export class SyncEngine {
       if (events.length === 0) return undefined;
       return { events, reply: this.request('POST', SYNC_PATHS.push, JSON.stringify({ events })) };
     };
+    const depth = Math.max(1, this.o.pipeline);
+    const settle = (q: Flight[]): Promise<unknown> => Promise.allSettled(q.map((f) => f.reply));
     while (!this.stopper.signal.aborted) {
-      let current = send(this.state().acked_seq);
-      if (!current) return ok({ pushed });
-      let next = this.o.pipeline ? send(current.events.at(-1)!.seq) : undefined;
+      const inflight: Flight[] = [];
+      const fill = (): void => {
+        while (inflight.length < depth && !this.stopper.signal.aborted) {
+          const last = inflight.at(-1);
+          const f = send(last ? last.events.at(-1)!.seq : this.state().acked_seq);
+          if (!f) return;
+          inflight.push(f);
+        }
+      };
+      fill();
+      if (inflight.length === 0) return ok({ pushed });
       let first = true;
-      while (current) {
+      while (inflight.length) {
+        const current = inflight.shift()!;
         const r = await current.reply;
         if (!r.ok) {
-          await next?.reply; // let it settle; its outcome is re-learned on the next round
+          await settle(inflight); // their outcome is re-learned on the next round
           const expected = r.error.details?.expectedSeq;
           if (r.error.code === 'SEQ_GAP' && !first && races++ < 100) break;
           // The hub holds less than we thought (a restored hub): resend from there.
@@ -315,7 +326,7 @@ export class SyncEngine {
         }
         const p = pushResponseSchema.safeParse(r.value);
         if (!p.success) {
-          await next?.reply;
+          await settle(inflight);
           const f = failure('HUB_UNREACHABLE', 'hub answered a push with an unexpected body');
           this.noteError(f);
           return { ok: false, error: f };
@@ -325,14 +336,13 @@ export class SyncEngine {
         this.recordPush(events, res);
         pushed += res.applied + res.rejected.length;
         if (res.highestSeq < events.at(-1)!.seq) {
-          await next?.reply;
+          await settle(inflight);
           const f = failure('SEQ_GAP', `hub holds up to ${res.highestSeq}`);
           this.noteError(f);
           return { ok: false, error: f };
         }
         first = false;
-        current = next;
-        next = current && !this.stopper.signal.aborted ? send(current.events.at(-1)!.seq) : undefined;
+        fill();
       }
     }
     return ok({ pushed });
@@ -347,12 +357,14 @@ export class SyncEngine {
         'INSERT INTO sync_rejected (seq, event_id, type, code, reason, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
       );
       for (const x of res.rejected) ins.run(x.seq, x.eventId, types.get(x.seq) ?? '', x.code, x.reason, now);
+      // Only the rows this ack newly covers: a range from the previous ack, not a scan from seq 1.
+      const before = readState(this.db).acked_seq;
+      this.db.prepare('UPDATE outbox SET pushed = 1 WHERE seq > ? AND seq <= ?').run(before, res.highestSeq);
       this.db
         .prepare(
           'UPDATE sync_state SET acked_seq = max(acked_seq, ?), last_success_at = ?, last_error_code = NULL, last_error = NULL WHERE id = 1',
         )
         .run(res.highestSeq, now);
-      this.db.prepare('UPDATE outbox SET pushed = 1 WHERE seq <= ? AND pushed = 0').run(res.highestSeq);
     })();
   }
 
