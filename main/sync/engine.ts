@@ -643,3 +643,14 @@ export async function enroll(
   })();
   return ok(e);
 }
+
+/**
+ * Starts the engine in the backend when this kiosk is enrolled (for the kiosk's launcher): returns it
+ * running, or undefined for a stand-alone kiosk.
+ */
+export function startBackgroundSync(kiosk: Kiosk, opts: SyncEngineOptions = {}): SyncEngine | undefined {
+  if (!readState(kiosk.db).hub_url) return undefined;
+  const engine = new SyncEngine(kiosk, opts);
+  engine.start();
+  return engine;
+}
