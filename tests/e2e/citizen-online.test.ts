@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SyncEngine } from '../../main/sync/engine.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
 import { ensureRenderer, launchBrowser, scan, screen, startTestKiosk, type TestKiosk } from './helpers.ts';
 
@@ -98,7 +99,9 @@ describe('online payment through the pay page and the channel simulator', () => 
     await phone.close();
     // Then the hub goes away for good; the kiosk's sync finds it gone and the bar says offline.
     await kiosk.demo!.close();
-    kiosk.engine!.start();
+    // A fresh engine (a stopped one is not restarted) finds the hub gone.
+    const engine = new SyncEngine(kiosk.kiosk, { pullWaitSeconds: 1, idlePollMs: 200, maxDelayMs: 1000 });
+    engine.start();
     expect(kiosk.kiosk.bills.get(billNo)).toMatchObject({ ok: true, value: { status: 'live' } });
     await page.waitForSelector('[data-testid="status-online"]:has-text("离线")', { timeout: 20_000 });
     expect(token).toMatch(/^c1\./);
@@ -107,6 +110,7 @@ describe('online payment through the pay page and the channel simulator', () => 
     await page.waitForSelector('[data-screen="paid"]');
     await kiosk.virtualPrinter!.waitForPages(before + 1, 15_000);
     await screen(page, '41-paid-offline-zh');
+    await engine.stop();
     await ctx.close();
   }, 90_000);
 });
