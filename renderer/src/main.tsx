@@ -12,8 +12,6 @@ import { officerOr } from '../officer/OfficerApp.tsx';
 const i18n = setupI18n();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <I18nextProvider i18n={i18n}>
-      {officerOr(<App />)}
-    </I18nextProvider>
+    <I18nextProvider i18n={i18n}>{officerOr(<App />)}</I18nextProvider>
   </StrictMode>,
 );
