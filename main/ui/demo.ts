@@ -10,6 +10,7 @@ import type { Clock } from '../../protocol/time.ts';
 import type { SyncPort } from '../api.ts';
 import type { Kiosk } from '../kiosk.ts';
 import { enroll, SyncEngine, syncStatus, type SyncEngineOptions } from '../sync/engine.ts';
+import { engineSync } from './sync-status.ts';
 
 export interface DemoHub {
   hub: RunningHub;
@@ -77,26 +78,6 @@ export async function connectKiosk(
   const engine = new SyncEngine(kiosk, { pullWaitSeconds: 10, idlePollMs: 200, ...engineOpts });
   engine.start();
   return { engine, sync: engineSync(kiosk, engine) };
-}
-
-/** The status bar's view of sync: online while the last exchange with the hub succeeded. */
-export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
-  return {
-    status: () => {
-      const s = syncStatus(kiosk);
-      // A success clears the last error, so an error still on record means the hub is not answering.
-      const online = s.enrolled && s.lastSuccessAt !== null && s.lastError === null;
-      return {
-        online,
-        queued: s.queued,
-        ...(s.lastSuccessAt !== null ? { lastSuccessAt: s.lastSuccessAt } : {}),
-        ...(s.lastError ? { lastError: `${s.lastError.code}: ${s.lastError.message}` } : {}),
-        ...(s.clockOffsetSeconds !== null ? { clockOffsetMs: s.clockOffsetSeconds * 1000 } : {}),
-        rejected: s.rejected.length,
-      };
-    },
-    now: () => engine.now(),
-  };
 }
 
 export const DEMO_HUB_DIR = (dataDir: string): string => path.join(dataDir, 'hub');

@@ -99,6 +99,17 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       closers.push(() => c.engine.stop());
       sync = c.sync;
     }
+    if (!sync && !opts.demoHub) {
+      // An enrolled kiosk syncs in the background; one never enrolled stays local.
+      const { startBackgroundSync } = await import('../sync/engine.ts');
+      const bg = startBackgroundSync(kiosk);
+      if (bg) {
+        const { engineSync } = await import('./sync-status.ts');
+        engine = bg;
+        closers.push(() => bg.stop());
+        sync = engineSync(kiosk, bg);
+      }
+    }
     const ui = await startUi({
       kiosk,
       printer,

@@ -1,0 +1,24 @@
+// The status bar's and staff console's view of the sync engine.
+import type { SyncPort } from '../api.ts';
+import type { Kiosk } from '../kiosk.ts';
+import { syncStatus, type SyncEngine } from '../sync/engine.ts';
+
+/** The status bar's view of sync: online while the last exchange with the hub succeeded. */
+export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
+  return {
+    status: () => {
+      const s = syncStatus(kiosk);
+      // A success clears the last error, so an error still on record means the hub is not answering.
+      const online = s.enrolled && s.lastSuccessAt !== null && s.lastError === null;
+      return {
+        online,
+        queued: s.queued,
+        ...(s.lastSuccessAt !== null ? { lastSuccessAt: s.lastSuccessAt } : {}),
+        ...(s.lastError ? { lastError: `${s.lastError.code}: ${s.lastError.message}` } : {}),
+        ...(s.clockOffsetSeconds !== null ? { clockOffsetMs: s.clockOffsetSeconds * 1000 } : {}),
+        rejected: s.rejected.length,
+      };
+    },
+    now: () => engine.now(),
+  };
+}
