@@ -28,13 +28,17 @@ afterAll(async () => {
   await kiosk?.stop();
 });
 
-async function open(): Promise<{ ctx: BrowserContext; page: Page }> {
+async function open(): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
+  // Console errors include CSP violations: the built renderer must run under the strict policy.
+  const errors: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+  page.on('pageerror', (e) => void errors.push(e.message));
   await page.goto(kiosk.ui.server.launchUrl);
   await page.waitForSelector('[data-screen="start"]');
   await page.waitForSelector('[data-testid="status-printer"]');
-  return { ctx, page };
+  return { ctx, page, errors };
 }
 
 async function billFromPrinter(before: number): Promise<string | undefined> {
@@ -55,7 +59,7 @@ describe.each([
   },
 ])('citizen flow ($lang)', ({ lang, decisionNo, labels }) => {
   it('finds a fine on the keypad, prints the bill, is paid by a scanned confirmation and prints the receipt', async () => {
-    const { ctx, page } = await open();
+    const { ctx, page, errors } = await open();
     if (lang === 'en') await page.getByRole('button', { name: 'English' }).click();
     await expect
       .poll(() => page.evaluate(() => document.documentElement.lang))
@@ -112,6 +116,7 @@ describe.each([
     await page.waitForSelector('[data-screen="start"]');
     // Done forgets the session and returns to 中文.
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(errors).toEqual([]);
     await ctx.close();
   }, 90_000);
 });
