@@ -147,17 +147,23 @@ describe('finding and refusals', () => {
     await ctx.close();
   });
 
-  it('shows clear screens for a fine already paid and one not found', async () => {
+  it('shows clear screens for a fine already paid and one not found, in both languages', async () => {
     const { ctx, page } = await open();
-    await scan(page, '1101052026008846');
-    await page.waitForSelector('[data-screen="error"] [data-code="FINE_NOT_PAYABLE"]');
-    expect(await page.locator('.next').textContent()).toContain('无需再缴');
-    await screen(page, '09-error-already-paid-zh');
-    await page.getByRole('button', { name: '返回首页' }).click();
-    await page.getByRole('button', { name: 'English' }).click();
-    await scan(page, '9999992026000000');
-    await page.waitForSelector('[data-screen="error"] [data-code="FINE_NOT_FOUND"]');
-    await screen(page, '10-error-not-found-en');
+    for (const lang of ['zh', 'en'] as const) {
+      if (lang === 'en') await page.getByRole('button', { name: 'English' }).click();
+      await scan(page, '1101052026008846');
+      await page.waitForSelector('[data-screen="error"] [data-code="FINE_NOT_PAYABLE"]');
+      expect(await page.locator('.next').textContent()).toContain(
+        lang === 'zh' ? '无需再缴' : 'nothing to pay',
+      );
+      await screen(page, `09-error-already-paid-${lang}`);
+      await page.getByRole('button', { name: lang === 'zh' ? '返回首页' : 'Back to start' }).click();
+      if (lang === 'en') await page.getByRole('button', { name: 'English' }).click();
+      await scan(page, '9999992026000000');
+      await page.waitForSelector('[data-screen="error"] [data-code="FINE_NOT_FOUND"]');
+      await screen(page, `10-error-not-found-${lang}`);
+      await page.getByRole('button', { name: lang === 'zh' ? '返回首页' : 'Back to start' }).click();
+    }
     await ctx.close();
   });
 
