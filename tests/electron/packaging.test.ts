@@ -19,6 +19,15 @@ describe('packaging', () => {
     deb: { fpm: string[] };
   };
 
+  it("passes electron-builder's own configuration schema", async () => {
+    const req = createRequire(import.meta.url);
+    const { validateConfiguration } = req('app-builder-lib/out/util/config/config.js') as {
+      validateConfiguration(c: unknown, log: unknown): Promise<void>;
+    };
+    const { DebugLogger } = req('builder-util') as { DebugLogger: new (enabled: boolean) => unknown };
+    await expect(validateConfiguration(cfg, new DebugLogger(false))).resolves.toBeUndefined();
+  });
+
   it('builds AppImage and deb for x64 and arm64, rebuilding better-sqlite3 for Electron', () => {
     expect(cfg.linux.target.map((t) => [t.target, [...t.arch].sort()])).toEqual([
       ['AppImage', ['arm64', 'x64']],
