@@ -77,6 +77,8 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       clock: kiosk.clock,
       appendEvent: (type, payload, at) => void kiosk.outbox.append(type, payload, at),
     });
+    // Jobs left queued or printing by a crash are marked failed, so staff see them and can reprint.
+    printService.recoverInterrupted();
     const printer: PrinterPort = servicePrinter({
       service: printService,
       url: printerUrl,
