@@ -474,8 +474,10 @@ export class SyncEngine {
     this.wakeup.abort();
     await Promise.allSettled(this.loops);
     this.loops = [];
-    // Calls made after stop (sync now) run with a fresh signal.
+    // Calls made after stop (sync now) and a later start() run with fresh signals; an aborted wakeup
+    // left in place would end every wait at once and the loops would spin.
     this.stopper = new AbortController();
+    this.wakeup = new AbortController();
   }
 
   /** Retry at once (network back, staff pressed "sync now", a new event was written). */

@@ -157,6 +157,12 @@ describe.each(STORAGES)('sync engine with a hub on %s', (storage) => {
       await new Promise((r) => setTimeout(r, 20));
     expect(syncStatus(kiosk).queued).toBe(0);
     await engine.stop();
+    // Started again after a stop, the loops wait instead of spinning.
+    const before = delays.length;
+    engine.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(delays.length - before).toBeLessThanOrEqual(2);
+    await engine.stop();
   });
 
   it('learns a rotated hub key and new config through pull, and trusts payments signed with the new key', async () => {
