@@ -515,7 +515,8 @@ export class SyncEngine {
         continue;
       }
       // The wait varies ±25% so kiosks that came back together (a hub restart) do not poll in step.
-      const wait = Math.max(1, Math.round(this.o.pullWaitSeconds * (0.75 + this.random() * 0.5)));
+      const base = this.o.pullWaitSeconds;
+      const wait = base === 0 ? 0 : Math.max(1, Math.round(base * (0.75 + this.random() * 0.5)));
       const r = await this.pullOnce(wait).catch((e: Error) => fail('UNEXPECTED', e.message));
       if (this.stopper.signal.aborted) break;
       if (r.ok) {
