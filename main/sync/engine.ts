@@ -2,6 +2,7 @@
 // applies them, retries with exponential backoff and full jitter (capped), and retries at once when told
 // the network is back. Transport, clock, random and sleep are injected so tests and the fault proxy can
 // drive it.
+import { machineAddresses, NetworkWatcher, type AddressSource } from './network.ts';
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/connection.ts';
 import type { Fine } from '../../protocol/fines.ts';
@@ -50,6 +51,10 @@ export interface SyncEngineOptions {
   pullLimit?: number;
   /** Batches in flight at once: the next travels while the hub applies this one (default 2; 1 = none). */
   pipeline?: number;
+  /** Where the machine's addresses come from, to retry at once when the network returns; false: do not watch. */
+  network?: AddressSource | false;
+  /** How often the network watcher looks, ms (default 2000). */
+  networkCheckMs?: number;
 }
 
 export interface RejectedView {
@@ -158,6 +163,11 @@ export class SyncEngine {
   private loops: Promise<void>[] = [];
   private running = false;
   private pushing: Promise<Result<{ pushed: number }>> | undefined;
+  /** The last request could not reach the hub at all. */
+  private unreachable = false;
+  private readonly network: AddressSource | false;
+  private watcher: NetworkWatcher | undefined;
+  private readonly networkCheckMs: number;
 
   constructor(
     readonly kiosk: Kiosk,
@@ -167,6 +177,8 @@ export class SyncEngine {
     this.clock = opts.clock ?? kiosk.clock;
     this.random = opts.random ?? Math.random;
     this.sleep = opts.sleep ?? defaultSleep;
+    this.network = opts.network ?? machineAddresses;
+    this.networkCheckMs = opts.networkCheckMs ?? 2000;
     this.o = {
       batchSize: Math.min(opts.batchSize ?? 500, MAX_PUSH_EVENTS),
       baseDelayMs: opts.baseDelayMs ?? 1000,
@@ -226,7 +238,14 @@ export class SyncEngine {
       status = res.status;
       text = await res.text();
     } catch (e) {
+      this.unreachable = true;
       return fail('HUB_UNREACHABLE', (e as Error).message);
+    }
+    // The hub answers again after being out of reach: the network is back, so the other loop, which
+    // may sit in a long backoff, retries at once.
+    if (this.unreachable) {
+      this.unreachable = false;
+      this.now();
     }
     let json: unknown;
     try {
@@ -466,10 +485,16 @@ export class SyncEngine {
     this.running = true;
     this.stopper = new AbortController();
     this.loops = [this.pushLoop(), this.pullLoop()];
+    if (this.network) {
+      this.watcher = new NetworkWatcher(() => this.now(), this.network);
+      this.watcher.start(this.networkCheckMs);
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.watcher?.stop();
+    this.watcher = undefined;
     this.stopper.abort();
     this.wakeup.abort();
     await Promise.allSettled(this.loops);
