@@ -88,6 +88,8 @@ export interface SyncStatusView {
 export interface SyncPort {
   status(): SyncStatusView;
   now?(): void;
+  /** Asks the hub for fines this kiosk has not cached (and caches them); absent when not enrolled. */
+  lookup?(q: { decisionNo: string } | { plate: string; vin6: string }): Promise<Result<unknown[]>>;
 }
 
 export interface ApiConfig {
@@ -273,6 +275,14 @@ export function createApi(deps: ApiDeps) {
     return r.ok ? ok({ printed: true }) : r;
   }
 
+  /** A fine by decision number: from the kiosk's cache, else (online) from the hub, which caches it. */
+  async function findOne(no: string): Promise<Result<FineViewLike>> {
+    const f = kiosk.findByDecisionNo(no);
+    if (f.ok || f.error.code !== 'FINE_NOT_FOUND' || !sync.lookup) return f;
+    const l = await sync.lookup({ decisionNo: no });
+    return l.ok && l.value.length > 0 ? kiosk.findByDecisionNo(no) : f;
+  }
+
   async function withStaff<T>(s: string, fn: (staffId: string) => Promise<Result<T>>): Promise<Result<T>> {
     const who = staff.checkSession(s);
     if (!who.ok) return who;
@@ -347,7 +357,7 @@ export function createApi(deps: ApiDeps) {
       });
     },
     async findByDecisionNo(i: z.infer<typeof schemas.findByDecisionNo>): Promise<Result<FineDto>> {
-      const f = kiosk.findByDecisionNo(i.decisionNo);
+      const f = await findOne(i.decisionNo);
       return f.ok ? ok(fineDto(f.value)) : f;
     },
     async findByScan(i: z.infer<typeof schemas.findByScan>): Promise<Result<FineDto>> {
@@ -356,11 +366,18 @@ export function createApi(deps: ApiDeps) {
       const billToken = tokenFromBillUrl(code);
       const dn = billToken ? billToken.split('.')[2] : /([0-9A-Za-z]{1,32})\s*$/.exec(code)?.[1];
       if (!dn || !decisionNo.safeParse(dn).success) return fail('MALFORMED', 'not a decision notice code');
-      const f = kiosk.findByDecisionNo(dn);
+      const f = await findOne(dn);
       return f.ok ? ok(fineDto(f.value)) : f;
     },
     async findByPlate(i: z.infer<typeof schemas.findByPlate>): Promise<Result<FineDto[]>> {
-      const r = kiosk.findByPlate(i.plate.toUpperCase(), i.vin6.toUpperCase());
+      const plate = i.plate.toUpperCase();
+      const vin6 = i.vin6.toUpperCase();
+      let r = kiosk.findByPlate(plate, vin6);
+      // Not cached here: an online kiosk asks the hub, which caches what it finds.
+      if (!r.ok && r.error.code === 'FINE_NOT_FOUND' && sync.lookup) {
+        const l = await sync.lookup({ plate, vin6 });
+        if (l.ok && l.value.length > 0) r = kiosk.findByPlate(plate, vin6);
+      }
       if (!r.ok) return r;
       if (r.value.length === 0) return fail('FINE_NOT_FOUND');
       return ok(r.value.map(fineDto));

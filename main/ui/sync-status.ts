@@ -20,5 +20,6 @@ export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
       };
     },
     now: () => engine.now(),
+    lookup: (q) => engine.lookup(q),
   };
 }
