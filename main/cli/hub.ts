@@ -7,6 +7,7 @@ import { runAdmin } from '../../hub/admin.ts';
 import { openHubDb } from '../../hub/db.ts';
 import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/server.ts';
 import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
+import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
@@ -64,13 +65,20 @@ const deviceLine = (d: Device): string =>
 export const commands: Command[] = [
   {
     path: ['hub', 'serve'],
-    usage: 'hub serve [--port N] [--data DIR] [--host H]',
-    summary: 'Run the hub (PostgreSQL when DATABASE_URL is set, else PGlite in DIR)',
-    options: { port: { type: 'string' }, host: { type: 'string' } },
+    usage: 'hub serve [--port N] [--data DIR] [--host H] [--channels FILE]',
+    summary:
+      'Run the hub (PostgreSQL when DATABASE_URL is set, else PGlite in DIR); with the payment channel config ' +
+      `(--channels or ${PAY_CONFIG_ENV}) it serves the pay page too`,
+    options: { port: { type: 'string' }, host: { type: 'string' }, channels: { type: 'string' } },
     run: async (ctx) => {
       const portText = optString(ctx, 'port') ?? '8080';
       if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535)
         return fail('MALFORMED', 'port must be 0 to 65535');
+      const channels = optString(ctx, 'channels');
+      const pay = payPluginsFromEnv(
+        channels ? { ...ctx.io.env, [PAY_CONFIG_ENV]: path.resolve(channels) } : ctx.io.env,
+      );
+      if (!pay.ok) return pay;
       const dataDir = hubDataDir(ctx);
       const url = ctx.io.env.DATABASE_URL;
       const running = await startHub({
@@ -78,10 +86,13 @@ export const commands: Command[] = [
         port: Number(portText),
         host: optString(ctx, 'host') ?? '127.0.0.1',
         ...(url ? { databaseUrl: url } : {}),
-        plugins: [{ plugin: officerBlocksPlugin }],
+        plugins: [{ plugin: officerBlocksPlugin }, ...pay.value],
       });
       ctx.io.stderr(
-        `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n`,
+        `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n` +
+          (pay.value.length
+            ? `pay page at ${running.url}/p/<bill token>\n`
+            : `no payment channel config (--channels FILE or ${PAY_CONFIG_ENV}): the pay page is off\n`),
       );
       await ctx.io.stopSignal;
       await running.close();

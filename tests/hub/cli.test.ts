@@ -85,3 +85,42 @@ describe('finekiosk hub and sync commands', () => {
     expect(r.out).toMatch(/DISABLED/);
   });
 });
+
+describe('finekiosk hub serve', () => {
+  it(
+    'serves the pay page when given the payment channel config, and says so',
+    { timeout: 60_000 },
+    async () => {
+      const { ChannelSimulator } = await import('../../hub/channels/simulator.ts');
+      const { writeFileSync } = await import('node:fs');
+      const sim = new ChannelSimulator();
+      await sim.start(0);
+      const cfg = path.join(root, 'channels.json');
+      writeFileSync(cfg, JSON.stringify(sim.hubConfig()), { mode: 0o600 });
+      let stop!: () => void;
+      let err = '';
+      const serving = main(
+        ['hub', 'serve', '--port', '0', '--data', path.join(root, 'hub2'), '--channels', cfg],
+        {
+          stdout: () => undefined,
+          stderr: (t) => void (err += t),
+          env: { ...process.env, DATABASE_URL: '' },
+          stopSignal: new Promise<void>((r) => (stop = r)),
+        },
+      );
+      try {
+        for (let i = 0; i < 300 && !/pay page at/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
+        const url = /pay page at (http:\/\/[^/\s]+)/.exec(err)?.[1];
+        expect(url).toBeDefined();
+        // A bill code that is not one gets the pay page's own refusal, not a missing route.
+        const res = await fetch(`${url}/p/not-a-bill`);
+        expect(res.status).toBe(400);
+        expect(await res.text()).toMatch(/not a bill code/);
+      } finally {
+        stop();
+        expect(await serving).toBe(0);
+        await sim.close();
+      }
+    },
+  );
+});
