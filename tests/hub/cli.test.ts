@@ -114,7 +114,8 @@ describe('finekiosk hub serve', () => {
         expect(url).toBeDefined();
         // A bill code that is not one gets the pay page's own refusal, not a missing route.
         const res = await fetch(`${url}/p/not-a-bill`);
-        expect(res.status).toBe(400);
+        expect(res.status).toBe(404);
+        expect(res.headers.get('content-type')).toMatch(/text\/html/);
         expect(await res.text()).toMatch(/not a bill code/);
       } finally {
         stop();
