@@ -5,6 +5,7 @@
 // Feed positions (fines.rev, changes.pos) come from one sequence. Every writer of the feed first takes
 // an advisory transaction lock, so positions become visible in the order they were taken and a pull that
 // has read up to position p never misses a later commit below p.
+import { blockHolding } from './officer/blocks.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -761,6 +762,15 @@ export function createHubService(opts: HubServiceOptions) {
       }
       case 'ticket.issued': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['ticket.issued']>;
+        // A decision number is the device's to give only if a block handed to it holds the number, or it
+        // is the device's own stand-alone sequence ({deviceId}S{digits}); anything else would let two
+        // devices issue one number.
+        const no = p.fine.decisionNo;
+        const standalone =
+          /^[a-z0-9]+S[0-9]+$/.test(no) && no.startsWith(`${dev.id.slice(0, no.indexOf('S'))}S`);
+        if (!standalone && (await blockHolding(tx, no)) !== dev.id) {
+          return reject('NUMBER_NOT_ISSUED', `decision number ${no} is not in a block issued to this device`);
+        }
         await needFeed();
         await upsertFines(tx, [p.fine]);
         return undefined;

@@ -66,6 +66,10 @@ export const messages = {
     en: 'Fine amount is outside the range for this violation',
     zh: '罚款金额超出该违法行为的范围',
   },
+  NUMBER_NOT_ISSUED: {
+    en: 'That decision number was not issued to this device',
+    zh: '该决定书编号未分配给本设备',
+  },
   NUMBERS_EXHAUSTED: {
     en: 'No decision numbers left; connect to the hub for more',
     zh: '决定书编号已用完，请联网获取',

@@ -1,4 +1,5 @@
 // The hub's sync API on PGlite and, when DATABASE_URL is set, on PostgreSQL: the same suite on both.
+import { allocateBlock } from '../../hub/officer/blocks.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyConfirmationToken } from '../../protocol/tokens.ts';
 import { publicKeyFromRaw } from '../../protocol/signing.ts';
@@ -164,20 +165,44 @@ describe.each(STORAGES)('hub on %s', (storage) => {
   it('adds a ticket’s fine to the region and serves online lookup', async () => {
     const a = new TestDevice('kiosk000a');
     await enrollDevice(t, a);
-    a.append('ticket.issued', {
-      fine: sampleFine('200000000000000001'),
-      vehicleKind: 'car',
-      officerId: 'o1',
-    });
+    const block = await allocateBlock(t.hub.db, { id: a.id, region: '110000' }, 'req-1', t.hub.nowS(), 10);
+    if (!block.ok) throw new Error(block.error.message);
+    const no = `${block.value.prefix}${String(block.value.first).padStart(block.value.width, '0')}`;
+    a.append('ticket.issued', { fine: sampleFine(no), vehicleKind: 'car', officerId: 'o1' });
     expect((await a.push(t.url, a.events)).json.applied).toBe(1);
-    const r = await a.request(t.url, 'GET', '/v1/fines/lookup?decisionNo=200000000000000001');
-    expect(r.json.fines[0].decisionNo).toBe('200000000000000001');
+    const r = await a.request(t.url, 'GET', `/v1/fines/lookup?decisionNo=${no}`);
+    expect(r.json.fines[0].decisionNo).toBe(no);
     const r2 = await a.request(
       t.url,
       'GET',
       `/v1/fines/lookup?plate=${encodeURIComponent('京A12345')}&vin6=123456`,
     );
     expect(r2.status).toBe(200);
+  });
+
+  it('refuses a ticket whose decision number was not issued to the pushing device', async () => {
+    const a = new TestDevice('kiosk000n');
+    const b = new TestDevice('kiosk000m');
+    await enrollDevice(t, a);
+    await enrollDevice(t, b);
+    const block = await allocateBlock(t.hub.db, { id: b.id, region: '110000' }, 'req-b', t.hub.nowS(), 10);
+    if (!block.ok) throw new Error(block.error.message);
+    const bs = `${block.value.prefix}${String(block.value.first).padStart(block.value.width, '0')}`;
+    // b's number, and a number from no block at all, pushed by a; then a's own stand-alone number.
+    a.append('ticket.issued', { fine: sampleFine(bs), vehicleKind: 'car', officerId: 'o1' });
+    a.append('ticket.issued', {
+      fine: sampleFine('110000202699999999'),
+      vehicleKind: 'car',
+      officerId: 'o1',
+    });
+    a.append('ticket.issued', { fine: sampleFine(`${a.id}S00000001`), vehicleKind: 'car', officerId: 'o1' });
+    const r = await a.push(t.url, a.events);
+    expect(r.json.highestSeq).toBe(3);
+    expect(r.json.rejected).toEqual([
+      expect.objectContaining({ seq: 1, code: 'NUMBER_NOT_ISSUED' }),
+      expect.objectContaining({ seq: 2, code: 'NUMBER_NOT_ISSUED' }),
+    ]);
+    expect(await t.hub.fines.count()).toBe(1);
   });
 
   it('voids a reissued bill, refuses a staff void of a bill paid at the hub, and keeps both events', async () => {
