@@ -1,19 +1,8 @@
 // The kiosk window's lockdown, as plain data and pure functions so it is tested without Electron.
 import type { BrowserWindowConstructorOptions } from 'electron';
 
-/** Same as the loopback server's: nothing inline, nothing remote. */
-export const KIOSK_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The window enforces the loopback server's own CSP: nothing inline, nothing remote. */
+export { CSP as KIOSK_CSP } from '../server.ts';
 
 export function windowOptions(opts: { kiosk: boolean }): BrowserWindowConstructorOptions {
   return {

@@ -3,31 +3,14 @@ import { encodeBill, encodeReceipt, encodeTestPage } from '../../printer/documen
 import { renderDocument } from '../../printer/layout.ts';
 import type { PrinterProfile } from '../../printer/profiles.ts';
 import type { PrintService } from '../../printer/service.ts';
-import { maskPlate } from '../../protocol/fines.ts';
 import { ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds, type Clock } from '../../protocol/time.ts';
 import type { BillViewLike, PrintDoc, PrinterPort, PrinterState } from '../api.ts';
 import { shiftReportBlocks } from '../shift/document.ts';
+import type { BillView } from '../bills/bills.ts';
+import { billDocument, receiptDocument } from '../printing/printing.ts';
 
-export function billDocument(b: BillViewLike, copy = false) {
-  return {
-    billNo: b.billNo,
-    decisionNo: b.decisionNo,
-    plateMasked: maskPlate(b.fine.plate),
-    violation: b.fine.description,
-    ...(b.fine.descriptionEn ? { violationEn: b.fine.descriptionEn } : {}),
-    place: b.fine.place,
-    occurredAt: b.fine.occurredAt,
-    fineFen: b.fineFen,
-    lateFeeFen: b.lateFeeFen,
-    amountFen: b.amountFen,
-    points: b.fine.points,
-    url: b.url,
-    expiresAt: b.expiresAt,
-    deviceId: b.deviceId,
-    ...(copy ? { copy } : {}),
-  };
-}
+export { billDocument };
 
 export function servicePrinter(opts: {
   service: PrintService;
@@ -53,19 +36,9 @@ export function servicePrinter(opts: {
           ref = doc.bill.billNo;
           break;
         case 'receipt': {
-          const p = doc.bill.payment!;
-          bytes = encodeReceipt(
-            {
-              billNo: doc.bill.billNo,
-              decisionNo: doc.bill.decisionNo,
-              amountFen: p.amountFen,
-              channel: p.channel as 'alipay' | 'wechat',
-              txnId: p.txnId,
-              paidAt: p.paidAt,
-              deviceId: doc.bill.deviceId,
-            },
-            profile,
-          );
+          const d = receiptDocument({ ...doc.bill, payment: doc.bill.payment as BillView['payment'] });
+          if (!d.ok) return d;
+          bytes = encodeReceipt(d.value, profile);
           ref = doc.bill.billNo;
           break;
         }
