@@ -5,7 +5,7 @@ import type { PrinterProfile } from '../../printer/profiles.ts';
 import type { PrintService } from '../../printer/service.ts';
 import { ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds, type Clock } from '../../protocol/time.ts';
-import type { BillViewLike, PrintDoc, PrinterPort, PrinterState } from '../api.ts';
+import type { PrintDoc, PrinterPort, PrinterState } from '../api.ts';
 import { shiftReportBlocks } from '../shift/document.ts';
 import type { BillView } from '../bills/bills.ts';
 import { billDocument, receiptDocument } from '../printing/printing.ts';
