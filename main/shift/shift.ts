@@ -46,7 +46,9 @@ export function createShiftService(opts: {
     close(staffId) {
       const closedAt = unixSeconds(clock);
       const last = db.prepare('SELECT max(closed_at) AS t FROM shifts').get() as { t: number | null };
-      const openedAt = last.t ?? 0;
+      // The first shift began with the kiosk's first recorded activity (its first outbox event).
+      const first = db.prepare('SELECT min(at) AS at FROM outbox').get() as { at: number | null };
+      const openedAt = last.t ?? (first.at !== null ? Math.floor(first.at / 1000) : closedAt);
       const totals: ShiftTotals = {
         alipay: { count: 0, amountFen: 0 },
         wechat: { count: 0, amountFen: 0 },

@@ -107,7 +107,12 @@ describe('staff PINs', () => {
       voided: { count: 1, amountFen: 5000 },
     });
     expect(r.value.paidFen).toBe(35100);
-    expect(shifts.list()[0]?.shiftId).toBe(r.value.shiftId);
+    // The first shift opens with the kiosk's first recorded activity, the next where the last one closed.
+    expect(r.value.openedAt).toBe(r.value.closedAt);
+    clock.advance(3600_000);
+    const next = shifts.close(added.value.staffId);
+    expect(next.ok && next.value.openedAt).toBe(r.value.closedAt);
+    expect(shifts.list()[1]?.shiftId).toBe(r.value.shiftId);
     const events = kiosk.outbox.list(0, 100);
     expect(events.at(-1)?.type).toBe('shift.closed');
     expect(kiosk.outbox.verify().ok).toBe(true);
