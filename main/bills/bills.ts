@@ -94,8 +94,8 @@ export function createBillsService(
     'SELECT channel, txn_id, paid_at, amount_fen FROM payments WHERE bill_no = ? ORDER BY recorded_at LIMIT 1',
   );
 
-  const toView = (r: BillRow, now: number): BillView => {
-    const fr = fineRow.get(r.decision_no);
+  const toView = (r: BillRow, now: number, fine?: FineRow): BillView => {
+    const fr = fine ?? fineRow.get(r.decision_no);
     if (!fr) throw new Error(`bill ${r.bill_no} refers to a missing fine`);
     const status: BillStatus = r.status === 'live' && r.expires_at < now ? 'expired' : r.status;
     const v: BillView = {
@@ -190,7 +190,7 @@ export function createBillsService(
       },
       clock.now(),
     );
-    return ok(toView(row, now));
+    return ok(toView(row, now, fr));
   });
 
   const parseBillNo = (billNo: unknown): Result<string> => {

@@ -73,6 +73,9 @@ export function normalizePlate(plate: string): string {
   return plate.replace(/[\s·•-]/g, '').toUpperCase();
 }
 
+/** Built once: zod compiles a schema on first use, so a schema made per row would compile per row. */
+const strictFineSchema = fineSchema.strict();
+
 const plateSchema = z
   .string()
   .transform(normalizePlate)
@@ -199,7 +202,7 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
         err(problem);
         return;
       }
-      const parsed = fineSchema.strict().safeParse(raw);
+      const parsed = strictFineSchema.safeParse(raw);
       if (!parsed.success) {
         err(
           parsed.error.issues
