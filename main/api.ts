@@ -3,6 +3,7 @@
 //
 // The API sits on small ports (kiosk, printer, sync, staff) so it is tested without hardware and wired to
 // the real services in main/ui/backend.ts.
+import type { BillStatus, BillView } from './bills/bills.ts';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Fine } from '../protocol/fines.ts';
@@ -21,23 +22,9 @@ export interface FineViewLike extends Fine {
   totalFenToday: number;
 }
 
-export type BillStatus = 'live' | 'paid' | 'voided' | 'expired';
-
-export interface BillViewLike {
-  billNo: string;
-  decisionNo: string;
-  fineFen: number;
-  lateFeeFen: number;
-  amountFen: number;
-  issuedAt: number;
-  expiresAt: number;
-  token: string;
-  url: string;
-  deviceId: string;
-  status: BillStatus;
-  fine: Fine;
-  payment?: { channel: string; txnId: string; paidAt: number; amountFen: number };
-}
+export type { BillStatus };
+/** A bill as the backend sees it (main/bills); the screen gets a BillDto made from it. */
+export type BillViewLike = BillView;
 
 export interface KioskPort {
   deviceId(): string;
