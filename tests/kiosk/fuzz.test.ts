@@ -33,7 +33,8 @@ describe('kiosk boundaries under random input', () => {
         fc.boolean(),
         (at, ch, insert) => {
           const m = good.slice(0, at) + ch + good.slice(insert ? at : at + ch.length);
-          fc.pre(m !== good);
+          // Whitespace around a scanned token is trimmed (scanners add it): that one is still the good token.
+          fc.pre(m.trim() !== good);
           const res = f.kiosk.payments.confirm(m);
           expect(res.ok).toBe(false);
           if (!res.ok)
