@@ -2,6 +2,7 @@
 // opening the storage itself when no hub runs.
 import { z } from 'zod';
 import { fail, ok, type Result } from '../protocol/result.ts';
+import { listOpenRefunds } from './pay/service.ts';
 import type { HubService } from './service.ts';
 
 const schemas = {
@@ -21,6 +22,7 @@ const schemas = {
   'bill.void': z.object({ billNo: z.string().min(1), reason: z.string().max(200).default('hub') }),
   'chains.verify': z.object({ deviceId: z.string().optional() }),
   stats: z.object({}),
+  'pay.refunds': z.object({}),
 } as const;
 
 export type AdminOp = keyof typeof schemas;
@@ -56,5 +58,7 @@ export async function runAdmin(hub: HubService, op: string, args: unknown): Prom
       return ok(await hub.verifyChains(a.deviceId as string | undefined));
     case 'stats':
       return ok(await hub.stats());
+    case 'pay.refunds':
+      return ok(await listOpenRefunds(hub.db));
   }
 }

@@ -8,6 +8,7 @@ import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
 import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channels/types.ts';
+import type { HubQueryable } from '../db.ts';
 
 /** The part of the hub's service this area uses (hub/service.ts provides it). */
 export interface PayHub {
@@ -392,33 +393,7 @@ export function createPayService(opts: PayServiceOptions) {
     return out;
   }
 
-  async function refunds(): Promise<
-    {
-      channel: string;
-      txnId: string;
-      billNo: string;
-      outTradeNo: string;
-      amountFen: number;
-      reason: string;
-    }[]
-  > {
-    const r = await hub.db.query<{
-      channel: string;
-      txn_id: string;
-      bill_no: string;
-      out_trade_no: string;
-      amount_fen: number;
-      reason: string;
-    }>('SELECT * FROM pay_refunds WHERE resolved_at IS NULL ORDER BY created_at, txn_id');
-    return r.rows.map((x) => ({
-      channel: x.channel,
-      txnId: x.txn_id,
-      billNo: x.bill_no,
-      outTradeNo: x.out_trade_no,
-      amountFen: Number(x.amount_fen),
-      reason: x.reason,
-    }));
-  }
+  const refunds = (): Promise<RefundView[]> => listOpenRefunds(hub.db);
 
   async function orders(billNo: string): Promise<OrderRow[]> {
     const r = await hub.db.query<OrderRow>(
@@ -429,4 +404,37 @@ export function createPayService(opts: PayServiceOptions) {
   }
 
   return { open, status, notify, settlePayment, sweep, refunds, orders, channels: configured, clock };
+}
+
+export interface RefundView {
+  channel: string;
+  txnId: string;
+  billNo: string;
+  outTradeNo: string;
+  amountFen: number;
+  reason: string;
+  /** When the payment was flagged (Unix seconds). */
+  flaggedAt: number;
+}
+
+/** Channel payments flagged for refund and not yet resolved, oldest first. */
+export async function listOpenRefunds(db: HubQueryable): Promise<RefundView[]> {
+  const r = await db.query<{
+    channel: string;
+    txn_id: string;
+    bill_no: string;
+    out_trade_no: string;
+    amount_fen: number | string;
+    reason: string;
+    created_at: number | string;
+  }>('SELECT * FROM pay_refunds WHERE resolved_at IS NULL ORDER BY created_at, channel, txn_id');
+  return r.rows.map((x) => ({
+    channel: x.channel,
+    txnId: x.txn_id,
+    billNo: x.bill_no,
+    outTradeNo: x.out_trade_no,
+    amountFen: Number(x.amount_fen),
+    reason: x.reason,
+    flaggedAt: Number(x.created_at),
+  }));
 }

@@ -1,8 +1,9 @@
 // The `finekiosk` command's small framework: each area registers its commands in main/cli/<area>.ts;
 // this file parses arguments, runs one command, and turns its Result into output and an exit code.
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { failure, type Failure, type Result } from '../../protocol/result.ts';
+import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
 import type { ErrorCode } from '../../protocol/errors.ts';
 
 export const EXIT = { ok: 0, unexpected: 1, badInput: 2, refused: 3 } as const;
@@ -151,4 +152,13 @@ export async function runCli(commands: Command[], argv: string[], io: Io): Promi
 export function optString(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A JSON file's contents; an unreadable or malformed file is BAD_FILE. */
+export function readJsonFile(file: string): Result<unknown> {
+  try {
+    return ok(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+  } catch (e) {
+    return fail('BAD_FILE', (e as Error).message);
+  }
 }

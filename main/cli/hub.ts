@@ -12,7 +12,7 @@ import { createHubService, type Device } from '../../hub/service.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
-function hubDataDir(ctx: CommandContext): string {
+export function hubDataDir(ctx: CommandContext): string {
   const given = optString(ctx, 'data');
   return path.resolve(given ?? ctx.io.env.FINEKIOSK_HUB_DATA ?? path.join(process.cwd(), '.hub'));
 }
@@ -43,7 +43,8 @@ async function viaAdmin(dataDir: string, op: string, args: object): Promise<Resu
   return fail('UNEXPECTED', `hub admin answered ${res.status}`);
 }
 
-async function admin(ctx: CommandContext, op: string, args: object): Promise<Result<unknown>> {
+/** Runs an operator operation: through the running hub's admin endpoint, else on the storage directly. */
+export async function admin(ctx: CommandContext, op: string, args: object): Promise<Result<unknown>> {
   const dataDir = hubDataDir(ctx);
   const remote = await viaAdmin(dataDir, op, args);
   if (remote) return remote;

@@ -1,5 +1,4 @@
 // Officer commands: issue a ticket, list and show tickets, the code table, decision numbers, officers.
-import { readFileSync } from 'node:fs';
 import { maskPlate } from '../../protocol/fines.ts';
 import { REGION_RE } from '../../protocol/ids.ts';
 import { formatFen, parseYuan } from '../../protocol/money.ts';
@@ -10,7 +9,7 @@ import { vehicleKinds, type ViolationCode } from '../officer/codes.ts';
 import type { NumberStatus } from '../officer/numbers.ts';
 import { openOfficerMode, type OfficerMode } from '../officer/officer.ts';
 import type { TicketView } from '../officer/ticket.ts';
-import { optString, type Command, type CommandContext } from './framework.ts';
+import { optString, readJsonFile, type Command, type CommandContext } from './framework.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeNotice } from '../../printer/documents/notice.ts';
@@ -220,13 +219,8 @@ export const commands: Command[] = [
     minPositionals: 1,
     run: (ctx) =>
       withOfficer(ctx, (o) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(readFileSync(ctx.positionals[0]!, 'utf8'));
-        } catch (e) {
-          return fail('BAD_FILE', (e as Error).message);
-        }
-        return o.importCodes(json);
+        const json = readJsonFile(ctx.positionals[0]!);
+        return json.ok ? o.importCodes(json.value) : json;
       }),
   },
   {
@@ -274,13 +268,9 @@ export const commands: Command[] = [
     minPositionals: 1,
     run: (ctx) =>
       withOfficer(ctx, (o) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(readFileSync(ctx.positionals[0]!, 'utf8'));
-        } catch (e) {
-          return fail('BAD_FILE', (e as Error).message);
-        }
-        return o.receiveBlocks(Array.isArray(json) ? json : [json]);
+        const json = readJsonFile(ctx.positionals[0]!);
+        if (!json.ok) return json;
+        return o.receiveBlocks(Array.isArray(json.value) ? json.value : [json.value]);
       }),
   },
   {

@@ -1,89 +1,26 @@
 // Payment commands: the channel simulator for the demo and tests, optionally with a hub serving the pay
 // page against it. (Scanning a confirmation at the kiosk is `pay confirm`, in the kiosk's commands.)
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ChannelSimulator } from '../../hub/channels/simulator.ts';
 import { PAY_CONFIG_ENV, payConfigSchema, type PayConfig } from '../../hub/pay/config.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
-import { openHubDb } from '../../hub/db.ts';
-import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/server.ts';
+import { startHub } from '../../hub/server.ts';
 import { formatFen } from '../../protocol/money.ts';
 import { fail, ok } from '../../protocol/result.ts';
-import { optString, type Command, type CommandContext } from './framework.ts';
+import { optString, type Command } from './framework.ts';
+import { admin, hubDataDir } from './hub.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
-
-function hubDataDir(ctx: CommandContext): string {
-  const given = optString(ctx, 'data');
-  return path.resolve(given ?? ctx.io.env.FINEKIOSK_HUB_DATA ?? path.join(process.cwd(), '.hub'));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface RefundRow {
-  channel: string;
-  txn_id: string;
-  bill_no: string;
-  out_trade_no: string;
-  amount_fen: number;
-  reason: string;
-  created_at: number;
-}
 
 export const commands: Command[] = [
   {
     path: ['hub', 'pay', 'refunds'],
     usage: 'hub pay refunds [--data DIR]',
     summary: 'List channel payments flagged for refund (a bill paid twice, or paid when it could not be)',
-    run: async (ctx) => {
-      const dataDir = hubDataDir(ctx);
-      const url = ctx.io.env.DATABASE_URL;
-      if (!url) {
-        // PGlite admits one process: never open it under a running hub.
-        const adminPath = path.join(dataDir, ADMIN_FILE);
-        if (existsSync(adminPath)) {
-          const a = adminFileSchema.safeParse(JSON.parse(readFileSync(adminPath, 'utf8')));
-          if (a.success && processAlive(a.data.pid)) {
-            return fail(
-              'UNAUTHORIZED',
-              'the hub is running on PGlite in this folder; stop it first, or use PostgreSQL',
-            );
-          }
-        }
-        if (!existsSync(pgliteDir(dataDir))) return fail('NOT_FOUND', `no hub data in ${dataDir}`);
-      }
-      const db = await openHubDb(
-        url
-          ? { databaseUrl: url, listen: false, poolSize: 2 }
-          : { dataDir: pgliteDir(dataDir), listen: false },
-      );
-      try {
-        const r = await db.query<RefundRow>(
-          'SELECT * FROM pay_refunds WHERE resolved_at IS NULL ORDER BY created_at, channel, txn_id',
-        );
-        return ok(
-          r.rows.map((x) => ({
-            channel: x.channel,
-            txnId: x.txn_id,
-            billNo: x.bill_no,
-            outTradeNo: x.out_trade_no,
-            amountFen: Number(x.amount_fen),
-            reason: x.reason,
-            flaggedAt: Number(x.created_at),
-          })),
-        );
-      } finally {
-        await db.close();
-      }
-    },
+    // Through the running hub when there is one (PGlite admits one process), else on the storage.
+    run: (ctx) => admin(ctx, 'pay.refunds', {}),
     text: (v) => {
       const rows = v as {
         channel: string;
