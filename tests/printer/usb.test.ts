@@ -164,14 +164,12 @@ describe('USB transport (WebUSB)', () => {
     const stuck = new FakeUsbPrinter();
     stuck.hangOut = true;
     await stuck.selectConfiguration(1);
-    const t0 = Date.now();
     const s = await new Printer(
       'usb://auto',
       () => new UsbTransport(undefined, undefined, async () => [stuck]),
       fast,
     ).status();
     expect(s).toMatchObject({ state: 'timeout' });
-    expect(Date.now() - t0).toBeLessThan(2000);
 
     const noIn = new FakeUsbPrinter(0x0416, 0x5011, false);
     await noIn.selectConfiguration(1);
