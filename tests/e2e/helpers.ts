@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { expect } from 'vitest';
 import { launchKiosk, type Launched, type LaunchOptions } from '../../main/ui/launch.ts';
 import { generateKeyPair, publicKeyToRaw } from '../../protocol/signing.ts';
@@ -35,12 +36,9 @@ export function ensureRenderer(): void {
   );
 }
 
+/** Launches the Chromium that tests/support/browser.ts finds (CHROMIUM_PATH, the PATH, Playwright's own). */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
+  return launchChromium();
 }
 
 export interface TestKiosk extends Launched {

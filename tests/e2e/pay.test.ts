@@ -2,7 +2,8 @@
 // phone: Alipay goes straight on to the channel's page; WeChat's page shows the code and, once paid,
 // turns into the confirmation whose QR decodes to the token shown beneath it.
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
@@ -14,11 +15,7 @@ let browser: Browser;
 let keys: SimulatorKeys;
 beforeAll(async () => {
   keys = generateSimulatorKeys();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
