@@ -95,6 +95,25 @@ function refuse(
   sendJson(res, status, { ok: false, error: failure(code, detail) });
 }
 
+/**
+ * The request target of an origin-form request (`/path?query`), split without `new URL`, which reads
+ * `//host` as an authority and throws on some paths. Anything else (absolute-form, `*`, empty) is
+ * undefined, answered 400. The path stays percent-encoded; static files decode it themselves.
+ */
+export function parseTarget(
+  target: string | undefined,
+): { pathname: string; searchParams: URLSearchParams } | undefined {
+  if (!target || !target.startsWith('/') || target.length > 8192) return undefined;
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const pathname = rawPath.replace(/\/{2,}/g, '/');
+  try {
+    return { pathname, searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startServer(opts: ServerOptions): Promise<UiServer> {
   const token = opts.token ?? randomBytes(32).toString('base64url');
   const root = path.resolve(opts.staticDir);
@@ -102,12 +121,49 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
   const hosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const origins = (): string[] => hosts().map((h) => `http://${h}`);
 
+  // One error boundary around every request: whatever a request holds (a path such as `//%2f` that
+  // `new URL` refuses, a body that breaks a handler, a socket that goes away), it gets a 400 or 500 and
+  // the process, which is also the demo hub, the printer and the Electron main process, keeps running.
   const server = http.createServer((req, res) => {
+    req.on('error', () => req.destroy());
+    res.on('error', () => res.destroy());
+    try {
+      handle(req, res);
+    } catch (err) {
+      opts.onError?.('(request)', err);
+      answerUnexpected(res);
+    }
+  });
+  // A request line or headers Node cannot parse, or a client that sends its headers too slowly: 400 (or
+  // 408) and the connection closed; never an exception.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+  // Slow clients: headers within 10 s, the whole request within 30 s (the API bodies are small).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  function answerUnexpected(res: http.ServerResponse): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, 500, { ok: false, error: failure('UNEXPECTED') });
+  }
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     res.setHeader('x-frame-options', 'DENY');
     if (!hosts().includes(req.headers.host ?? '')) return refuse(res, 403, 'UNAUTHORIZED', 'foreign Host');
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const url = parseTarget(req.url);
+    if (!url) return refuse(res, 400, 'MALFORMED', 'bad request target');
 
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return refuse(res, 405, 'MALFORMED', 'API calls are POST');
@@ -142,18 +198,26 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
         } catch {
           return refuse(res, 400, 'MALFORMED', 'body is not JSON');
         }
-        opts.call(method, input).then(
-          (r) => {
-            // An unknown method is a 404 and input that failed its schema a 400; every other refusal is
-            // an answer the screen shows.
-            const d = r.ok ? undefined : r.error.details;
-            sendJson(res, d?.unknownMethod ? 404 : d?.issues ? 400 : 200, r);
-          },
-          (err: unknown) => {
+        // Promise.resolve().then: a call that throws before returning its promise lands here too.
+        Promise.resolve()
+          .then(() => opts.call(method, input))
+          .then(
+            (r) => {
+              // An unknown method is a 404 and input that failed its schema a 400; every other refusal is
+              // an answer the screen shows.
+              const d = r.ok ? undefined : r.error.details;
+              sendJson(res, d?.unknownMethod ? 404 : d?.issues ? 400 : 200, r);
+            },
+            (err: unknown) => {
+              opts.onError?.(method, err);
+              answerUnexpected(res);
+            },
+          )
+          .catch((err: unknown) => {
+            // Writing the answer failed (an answer that cannot be serialised, a socket gone).
             opts.onError?.(method, err);
-            sendJson(res, 500, { ok: false, error: failure('UNEXPECTED') });
-          },
-        );
+            answerUnexpected(res);
+          });
       });
       return;
     }
@@ -168,10 +232,14 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
         'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
         'cache-control': 'no-store',
       });
-      return res.end();
+      res.end();
+      return;
     }
-    void serveStatic(url.pathname, res);
-  });
+    serveStatic(url.pathname, res).catch((err: unknown) => {
+      opts.onError?.('(static)', err);
+      answerUnexpected(res);
+    });
+  }
 
   async function serveStatic(pathname: string, res: http.ServerResponse): Promise<void> {
     let rel: string;
@@ -194,7 +262,10 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
         'cache-control': isHtml ? 'no-store' : 'public, max-age=31536000, immutable',
         ...(isHtml ? { 'content-security-policy': CSP } : {}),
       });
-      createReadStream(file).pipe(res);
+      const stream = createReadStream(file);
+      // A file that vanishes or fails mid-read ends this answer, not the process.
+      stream.on('error', () => res.destroy());
+      stream.pipe(res);
     } catch {
       refuse(
         res,
