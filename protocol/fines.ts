@@ -1,4 +1,4 @@
-// The fines data format (fixed; DESIGN.md "Fines data"), shared by kiosk import, hub import and sync pull.
+// The fines data format (fixed; docs/domain.md, Fines), shared by kiosk import, hub import and sync pull.
 import { z } from 'zod';
 import { DECISION_NO_RE, REGION_RE, VIN6_RE, fenSchema } from './ids.ts';
 import { isIsoDate } from './time.ts';

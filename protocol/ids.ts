@@ -1,4 +1,4 @@
-// Character sets of the wire formats (DESIGN.md, "Wire formats, version 1"). No field may contain a '.'.
+// Character sets of the wire formats (docs/wire-formats.md). No field may contain a '.'.
 import { z } from 'zod';
 
 export const BILL_NO_RE = /^[A-Z0-9-]{1,32}$/;

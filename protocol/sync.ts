@@ -8,7 +8,7 @@ import { fineSchema } from './fines.ts';
 import { billNoSchema, deviceIdSchema, keyIdSchema, publicKeyRawSchema, unixSecondsSchema } from './ids.ts';
 import { signText, verifyText } from './signing.ts';
 
-/** Largest clock difference the hub accepts (DESIGN.md: 5 minutes). */
+/** Largest clock difference the hub accepts (docs/domain.md, Trust: 5 minutes). */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 /** Most events in one push. */
 export const MAX_PUSH_EVENTS = 1000;

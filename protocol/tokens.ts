@@ -1,4 +1,4 @@
-// Bill and confirmation tokens, wire format version 1 (fixed; see DESIGN.md).
+// Bill and confirmation tokens, wire format version 1 (fixed; see docs/wire-formats.md).
 //   b1.{billNo}.{decisionNo}.{amountFen}.{issuedAt}.{expiresAt}.{deviceId}.{sig}
 //   c1.{billNo}.{amountFen}.{channel}.{txnId}.{paidAt}.{keyId}.{sig}
 // sig: Ed25519, base64url without padding (86 chars), over the ASCII of everything before the last '.'.

@@ -1,5 +1,5 @@
 // Payment confirmations: a hub-signed c1 token scanned from the citizen's phone, or a payment the hub
-// reports on sync. Accepted only under DESIGN.md's rules; every refusal names its reason and changes nothing.
+// reports on sync. Accepted only under the rules of docs/domain.md (Confirmations); every refusal names its reason and changes nothing.
 import type { Database } from '../../db/connection.ts';
 import { z } from 'zod';
 import {
