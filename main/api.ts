@@ -12,6 +12,7 @@ import { fail, ok, type Result } from '../protocol/result.ts';
 import { unixSeconds, type Clock } from '../protocol/time.ts';
 import { parseConfirmationToken, tokenFromBillUrl } from '../protocol/tokens.ts';
 import type { StaffService } from './staff/staff.ts';
+import { STAFF_ENTRY_POINTS } from './staff/pinguard.ts';
 import type { ShiftReport, ShiftService } from './shift/shift.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -221,7 +222,11 @@ const schemas = {
   billStatus: z.object({ billNo }).strict(),
   confirmPayment: z.object({ token: z.string().min(1).max(512), billNo: billNo.optional() }).strict(),
   printReceipt: z.object({ billNo }).strict(),
-  staffLogin: z.object({ pin: z.string().regex(/^[0-9]{4,12}$/) }).strict(),
+  // entry: where the PIN was typed (the citizen screen's staff button or a counter's console); each
+  // entry point has its own lockout (main/staff/pinguard.ts).
+  staffLogin: z
+    .object({ pin: z.string().regex(/^[0-9]{4,12}$/), entry: z.enum(STAFF_ENTRY_POINTS).optional() })
+    .strict(),
   staffLogout: z.object({ session }).strict(),
   staffToday: z.object({ session }).strict(),
   staffIssue: z.object({ session, decisionNo }).strict(),
@@ -386,7 +391,7 @@ export function createApi(deps: ApiDeps) {
       return printReceipt(i.billNo);
     },
     async staffLogin(i: z.infer<typeof schemas.staffLogin>) {
-      return staff.login(i.pin);
+      return staff.login(i.pin, i.entry);
     },
     async staffLogout(i: z.infer<typeof schemas.staffLogout>): Promise<Result<{ loggedOut: true }>> {
       staff.logout(i.session);

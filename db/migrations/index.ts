@@ -5,6 +5,7 @@ import { m002Printing } from './002_printing.ts';
 import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
+import { m009PinGuard } from './009_pin_guard.ts';
 
 export type { Migration };
 
@@ -14,5 +15,6 @@ export const kioskMigrations: Migration[] = [
   m003Sync,
   m004Staff,
   m005Officer,
+  m009PinGuard,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];

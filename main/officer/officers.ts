@@ -7,9 +7,10 @@ import type { Database } from '../../db/connection.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { unixSeconds, type Clock } from '../../protocol/time.ts';
 import { DEFAULT_COST, hashPin, pinSchema, verifyPin, type PinCost } from '../staff/staff.ts';
+import { createPinGuard, DEFAULT_PIN_POLICY, type PinGuardPolicy } from '../staff/pinguard.ts';
 
-export const OFFICER_MAX_FAILURES = 5;
-export const OFFICER_LOCK_SECONDS = 5 * 60;
+export const OFFICER_MAX_FAILURES = DEFAULT_PIN_POLICY.maxFailures;
+export const OFFICER_LOCK_SECONDS = DEFAULT_PIN_POLICY.lockSeconds;
 export const OFFICER_SESSION_SECONDS = 12 * 3600;
 
 /** Officer id (police number): printed on the notice and carried in ticket.issued (max 32). */
@@ -42,18 +43,10 @@ export function createOfficerService(
   db: Database,
   clock: Clock,
   cost: PinCost = DEFAULT_COST,
+  policy: PinGuardPolicy = DEFAULT_PIN_POLICY,
 ): OfficerService {
-  const guard = (): { failures: number; lockedUntil: number } => {
-    const row = db.prepare('SELECT failures, locked_until FROM officer_login_guard WHERE id = 1').get() as
-      { failures: number; locked_until: number } | undefined;
-    return { failures: row?.failures ?? 0, lockedUntil: row?.locked_until ?? 0 };
-  };
-  const setGuard = (failures: number, lockedUntil: number): void => {
-    db.prepare(
-      `INSERT INTO officer_login_guard (id, failures, locked_until) VALUES (1, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-    ).run(failures, lockedUntil);
-  };
+  // The officer screen is its own entry point: guesses there never lock the kiosk's staff.
+  const guard = createPinGuard(db, clock, policy);
   const active = (): { officer_id: string; name: string; pin_hash: string }[] =>
     db.prepare('SELECT officer_id, name, pin_hash FROM officers WHERE disabled = 0').all() as {
       officer_id: string;
@@ -82,30 +75,20 @@ export function createOfficerService(
       return ok({ officerId: id.data, name: n.data });
     },
     async login(pin) {
+      const found = await guard.attempt('officer', 'officer', async () => {
+        if (!pinSchema.safeParse(pin).success) return undefined;
+        for (const row of active()) if (await verifyPin(pin, row.pin_hash)) return row;
+        return undefined;
+      });
+      if (!found.ok) return found;
+      const row = found.value;
       const now = unixSeconds(clock);
-      const g = guard();
-      if (g.lockedUntil > now) {
-        return fail('LOCKED', `try again in ${g.lockedUntil - now} s`, { retryAfter: g.lockedUntil - now });
-      }
-      if (pinSchema.safeParse(pin).success) {
-        for (const row of active()) {
-          if (!(await verifyPin(pin, row.pin_hash))) continue;
-          setGuard(0, 0);
-          const session = randomBytes(24).toString('base64url');
-          const expiresAt = now + OFFICER_SESSION_SECONDS;
-          db.prepare(
-            'INSERT INTO officer_sessions (id, officer_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
-          ).run(session, row.officer_id, now, expiresAt);
-          return ok({ officerId: row.officer_id, name: row.name, session, expiresAt, role: 'officer' });
-        }
-      }
-      const failures = (g.lockedUntil > 0 && g.lockedUntil <= now ? 0 : g.failures) + 1;
-      if (failures >= OFFICER_MAX_FAILURES) {
-        setGuard(failures, now + OFFICER_LOCK_SECONDS);
-        return fail('LOCKED', `try again in ${OFFICER_LOCK_SECONDS} s`, { retryAfter: OFFICER_LOCK_SECONDS });
-      }
-      setGuard(failures, 0);
-      return fail('PIN_WRONG', undefined, { attemptsLeft: OFFICER_MAX_FAILURES - failures });
+      const session = randomBytes(24).toString('base64url');
+      const expiresAt = now + OFFICER_SESSION_SECONDS;
+      db.prepare(
+        'INSERT INTO officer_sessions (id, officer_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+      ).run(session, row.officer_id, now, expiresAt);
+      return ok({ officerId: row.officer_id, name: row.name, session, expiresAt, role: 'officer' });
     },
     checkSession(session) {
       const row = db

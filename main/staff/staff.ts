@@ -1,13 +1,15 @@
-// Staff PINs and console sessions. PINs are stored only as scrypt hashes with a per-PIN salt; after 5
-// wrong PINs in a row the console locks for 5 minutes (the clock is injected so tests need not wait).
+// Staff PINs and console sessions. PINs are stored only as scrypt hashes with a per-PIN salt; attempts
+// go through the PIN guard (pinguard.ts): counted before the check, slowed down and locked per entry
+// point, so a passer-by at the public staff button cannot lock out staff at the counter.
 import { randomBytes, randomInt, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Database as Db } from '../../db/connection.ts';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { unixSeconds, type Clock } from '../../protocol/time.ts';
+import { createPinGuard, DEFAULT_PIN_POLICY, type PinGuardPolicy, type StaffEntryPoint } from './pinguard.ts';
 
-export const MAX_FAILURES = 5;
-export const LOCK_SECONDS = 5 * 60;
+export const MAX_FAILURES = DEFAULT_PIN_POLICY.maxFailures;
+export const LOCK_SECONDS = DEFAULT_PIN_POLICY.lockSeconds;
 export const SESSION_SECONDS = 8 * 3600;
 
 /** scrypt cost; the default is node's (N=16384), tests may pass a cheaper one. */
@@ -57,25 +59,20 @@ export interface LoginResult extends StaffMember {
 export interface StaffService {
   count(): number;
   add(name: string, pin?: string): Promise<Result<StaffMember & { pin: string }>>;
-  login(pin: string): Promise<Result<LoginResult>>;
+  /** Checks a PIN typed at an entry point (default: the citizen screen's staff button). */
+  login(pin: string, entry?: StaffEntryPoint): Promise<Result<LoginResult>>;
   checkSession(session: string): Result<StaffMember>;
   logout(session: string): void;
   list(): StaffMember[];
 }
 
-export function createStaffService(db: Db, clock: Clock, cost: PinCost = DEFAULT_COST): StaffService {
-  const guard = (): { failures: number; lockedUntil: number } => {
-    const row = db.prepare('SELECT failures, locked_until FROM staff_login_guard WHERE id = 1').get() as
-      { failures: number; locked_until: number } | undefined;
-    return { failures: row?.failures ?? 0, lockedUntil: row?.locked_until ?? 0 };
-  };
-  const setGuard = (failures: number, lockedUntil: number): void => {
-    db.prepare(
-      `INSERT INTO staff_login_guard (id, failures, locked_until) VALUES (1, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-    ).run(failures, lockedUntil);
-  };
-
+export function createStaffService(
+  db: Db,
+  clock: Clock,
+  cost: PinCost = DEFAULT_COST,
+  policy: PinGuardPolicy = DEFAULT_PIN_POLICY,
+): StaffService {
+  const guard = createPinGuard(db, clock, policy);
   return {
     count() {
       return (db.prepare('SELECT count(*) AS n FROM staff WHERE disabled = 0').get() as { n: number }).n;
@@ -109,35 +106,29 @@ export function createStaffService(db: Db, clock: Clock, cost: PinCost = DEFAULT
       );
       return ok({ staffId: id, name: n.data, pin: thePin });
     },
-    async login(pin) {
+    async login(pin, entry = 'public') {
+      const found = await guard.attempt('staff', entry, async () => {
+        if (!pinSchema.safeParse(pin).success) return undefined;
+        const rows = db.prepare('SELECT id, name, pin_hash FROM staff WHERE disabled = 0').all() as {
+          id: string;
+          name: string;
+          pin_hash: string;
+        }[];
+        for (const row of rows) if (await verifyPin(pin, row.pin_hash)) return row;
+        return undefined;
+      });
+      if (!found.ok) return found;
+      const row = found.value;
       const now = unixSeconds(clock);
-      const g = guard();
-      if (g.lockedUntil > now) {
-        return fail('LOCKED', `try again in ${g.lockedUntil - now} s`, { retryAfter: g.lockedUntil - now });
-      }
-      const rows = db.prepare('SELECT id, name, pin_hash FROM staff WHERE disabled = 0').all() as {
-        id: string;
-        name: string;
-        pin_hash: string;
-      }[];
-      for (const row of rows) {
-        if (await verifyPin(pin, row.pin_hash)) {
-          setGuard(0, 0);
-          const session = randomBytes(24).toString('base64url');
-          const expiresAt = now + SESSION_SECONDS;
-          db.prepare(
-            'INSERT INTO staff_sessions (id, staff_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
-          ).run(session, row.id, now, expiresAt);
-          return ok({ staffId: row.id, name: row.name, session, expiresAt });
-        }
-      }
-      const failures = (g.lockedUntil > 0 && g.lockedUntil <= now ? 0 : g.failures) + 1;
-      if (failures >= MAX_FAILURES) {
-        setGuard(failures, now + LOCK_SECONDS);
-        return fail('LOCKED', `try again in ${LOCK_SECONDS} s`, { retryAfter: LOCK_SECONDS });
-      }
-      setGuard(failures, 0);
-      return fail('PIN_WRONG', undefined, { attemptsLeft: MAX_FAILURES - failures });
+      const session = randomBytes(24).toString('base64url');
+      const expiresAt = now + SESSION_SECONDS;
+      db.prepare('INSERT INTO staff_sessions (id, staff_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+        session,
+        row.id,
+        now,
+        expiresAt,
+      );
+      return ok({ staffId: row.id, name: row.name, session, expiresAt });
     },
     checkSession(session) {
       const row = db

@@ -37,6 +37,8 @@ describe('staff console', () => {
     for (let i = 0; i < 4; i++) {
       await enterPin(page, wrong);
       await page.waitForSelector(`[data-testid="login-error"][data-code="PIN_WRONG"]:has-text("${4 - i}")`);
+      // Past the first typos, each next try waits a little longer (a minute covers every wait).
+      kiosk.clock.advance(60_000);
     }
     await enterPin(page, wrong);
     await page.waitForSelector('[data-testid="login-error"][data-code="LOCKED"]');

@@ -35,7 +35,11 @@ describe('officer login', () => {
     d = openDevice();
     const officers = createOfficerService(d.kiosk.db, d.clock, cost);
     await officers.add('031234', '王警官', '222222');
-    for (let i = 0; i < 4; i++) expect(!(await officers.login('999999')).ok).toBe(true);
+    for (let i = 0; i < 4; i++) {
+      const r = await officers.login('999999');
+      expect(!r.ok && r.error.code).toBe('PIN_WRONG');
+      d.clock.advance(Number((!r.ok && r.error.details?.retryAfter) || 0) * 1000);
+    }
     const fifth = await officers.login('999999');
     expect(!fifth.ok && fifth.error.code).toBe('LOCKED');
     const during = await officers.login('222222');
