@@ -43,7 +43,7 @@ export async function run(): Promise<void> {
   const doc = sampleBill();
   const native = profiles['generic-80'];
   const rasterQr = withOverrides(native, { nativeQr: false });
-  const allRaster = withOverrides(native, { nativeQr: false, cjkFont: false });
+  const allRaster = withOverrides(native, { nativeQr: false, fontEncoding: 'none' });
   const sizes = {
     native: encodeBill(doc, native).length,
     rasterQr: encodeBill(doc, rasterQr).length,

@@ -52,6 +52,14 @@ export class Bitmap {
     return { bytesPerRow, rows: this.height, data: out };
   }
 
+  /** The bitmap with each dot drawn sx × sy (GS v 0 double width / height). */
+  scaled(sx: number, sy: number): Bitmap {
+    if (sx === 1 && sy === 1) return this;
+    const out = new Bitmap(this.width * sx, this.height * sy);
+    out.blit(this, 0, 0, sx, sy);
+    return out;
+  }
+
   static unpack(bytesPerRow: number, rows: number, data: Uint8Array): Bitmap {
     const bm = new Bitmap(bytesPerRow * 8, rows);
     for (let y = 0; y < rows; y++) {

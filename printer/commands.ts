@@ -38,8 +38,30 @@ export const cut = (mode: 'full' | 'partial' = 'partial', feedDots?: number): Ui
   feedDots === undefined
     ? u8(GS, 0x56, mode === 'full' ? 0 : 1)
     : u8(GS, 0x56, mode === 'full' ? 65 : 66, clampByte(feedDots));
-/** DLE EOT n — real-time status: 1 printer, 2 offline cause, 3 error cause, 4 roll paper sensor. */
+/**
+ * DLE EOT n — real-time status: 1 printer, 2 offline cause, 3 error cause, 4 roll paper sensor. Answered
+ * on receipt, before data already in the buffer prints: it proves the printer's state, never a job.
+ */
 export const statusRequest = (n: 1 | 2 | 3 | 4): Uint8Array => u8(DLE, EOT, n);
+/**
+ * GS ( H pL pH fn m d1 d2 d3 d4 with fn = 48, m = 48 — transmit a process-id response. Processed in
+ * order: the printer answers `37 22 d1 d2 d3 d4 00` when everything before it has been printed (Epson
+ * ESC/POS reference, GS ( H <Function 48>). d1..d4 are 0x30..0x39.
+ */
+export const processIdRequest = (id: string): Uint8Array => {
+  if (!/^[0-9]{4}$/.test(id)) throw new RangeError('process id is 4 digits');
+  return u8(GS, 0x28, 0x48, 6, 0, 48, 48, ...[...id].map((c) => c.charCodeAt(0)));
+};
+/** The reply header of a process-id response (0x37 0x22) and its length (7 bytes with the NUL). */
+export const PROCESS_ID_REPLY = { header: [0x37, 0x22] as const, length: 7 };
+/**
+ * GS r 1 — transmit the paper sensor status. Processed in order (after the data before it), one reply
+ * byte: bits 0-1 roll paper near end, bits 2-3 roll paper end; bit 4 is 0 (Epson ESC/POS reference, GS r).
+ */
+export const paperStatusRequest = (): Uint8Array => u8(GS, 0x72, 1);
+/** XON and XOFF: serial flow control bytes a printer sends between replies; never status. */
+export const XON = 0x11;
+export const XOFF = 0x13;
 
 // GS ( k — 2D symbol, cn = 49 (QR Code).
 /** Function 165: select the model (n1 = 49 model 1, 50 model 2, 51 micro QR). */
@@ -65,15 +87,21 @@ export const qrStore = (data: Uint8Array): Uint8Array => {
 export const qrPrint = (): Uint8Array => u8(GS, 0x28, 0x6b, 3, 0, 49, 81, 48);
 
 /**
- * GS v 0 m xL xH yL yH d1..dk — print a raster bit image, m = 0 (normal), x = bytes per row,
- * y = rows; each byte is 8 horizontal dots, most significant bit leftmost, 1 = black.
+ * GS v 0 m xL xH yL yH d1..dk — print a raster bit image; m = 0 normal, 1 double width, 2 double
+ * height, 3 quadruple (each dot 2 × 2); x = bytes per row, y = rows; each byte is 8 horizontal dots,
+ * most significant bit leftmost, 1 = black.
  */
-export const rasterImage = (bytesPerRow: number, rows: number, data: Uint8Array): Uint8Array => {
+export const rasterImage = (
+  bytesPerRow: number,
+  rows: number,
+  data: Uint8Array,
+  mode: 0 | 1 | 2 | 3 = 0,
+): Uint8Array => {
   if (data.length !== bytesPerRow * rows) throw new RangeError('raster data does not match its size');
   if (bytesPerRow < 1 || bytesPerRow > 0xffff || rows < 1 || rows > 0xffff)
     throw new RangeError('raster size');
   const out = new Uint8Array(8 + data.length);
-  out.set([GS, 0x76, 0x30, 0, bytesPerRow & 0xff, bytesPerRow >> 8, rows & 0xff, rows >> 8]);
+  out.set([GS, 0x76, 0x30, mode, bytesPerRow & 0xff, bytesPerRow >> 8, rows & 0xff, rows >> 8]);
   out.set(data, 8);
   return out;
 };

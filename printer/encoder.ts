@@ -1,13 +1,76 @@
 // The ESC/POS encoder: a small typed builder over commands.ts that knows the printer profile. Chinese
-// text goes as GB18030 inside FS & ... FS . on printers with a Chinese font, and as raster images drawn
-// with the bundled font on printers without one. QR codes are native (GS ( k) or raster (GS v 0).
+// text goes as GB18030 inside FS & ... FS . where the printer's font has every character of the line,
+// and as a raster image drawn with the bundled font where it has not (or has no Chinese font). QR codes
+// are native (GS ( k) or a compact raster (GS v 0 of the symbol's own width, sent at half the module
+// size in quadruple mode), with a module size that fits the print width and its quiet zone.
 import iconv from 'iconv-lite';
 import QRCode from 'qrcode';
+import type { ErrorCode } from '../protocol/errors.ts';
+import { fail, ok, type Result } from '../protocol/result.ts';
 import { Bitmap } from './bitmap.ts';
 import * as cmd from './commands.ts';
 import { CELL_H, CELL_W, drawText } from './font.ts';
+import { needsRaster } from './fontmodel.ts';
 import type { PrinterProfile } from './profiles.ts';
 import { textColumns } from './width.ts';
+
+/** A document the printer cannot print as asked (a QR wider than the paper): nothing is sent. */
+export class PrintRefusal extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Smallest QR module printed (3 dots = 0.375 mm at 8 dots/mm): phones read it; smaller they do not. */
+export const MIN_QR_MODULE = 3;
+/** Quiet zone on each side of a QR, in modules (ISO/IEC 18004: 4). */
+export const QR_QUIET_MODULES = 4;
+
+export interface QrPlan {
+  version: number;
+  /** Modules per side. */
+  modules: number;
+  /** Printed dots per module. */
+  moduleDots: number;
+  /** Raster only: dots per module in the data sent (moduleDots / 2 when sent in quadruple mode). */
+  sentModuleDots: number;
+}
+
+/**
+ * How a QR of this ASCII payload prints on this profile: the largest module size up to the profile's
+ * whose symbol plus quiet zone fits the print width (at least MIN_QR_MODULE), error level M. A raster QR
+ * uses an even module size where one fits, sent at half size with GS v 0 m = 3 (double width and height,
+ * Epson ESC/POS reference GS v 0) so the data is a quarter. Fails PRINT_QR_TOO_WIDE when nothing fits.
+ */
+export function planQr(data: string, profile: PrinterProfile): Result<QrPlan> {
+  if (!/^[\x20-\x7e]+$/.test(data)) return fail('MALFORMED', 'QR payload must be printable ASCII');
+  let qr;
+  try {
+    qr = QRCode.create(data, { errorCorrectionLevel: 'M' });
+  } catch {
+    return fail('PRINT_QR_TOO_WIDE', `payload of ${data.length} characters does not fit any QR version`);
+  }
+  const n = qr.modules.size;
+  const fits = (m: number): boolean => (n + 2 * QR_QUIET_MODULES) * m <= profile.dots;
+  let m = profile.qrModuleSize;
+  if (!profile.nativeQr) {
+    // Prefer an even size (sent in quadruple mode); fall back to odd sizes only when no even one fits.
+    let even = m - (m % 2);
+    while (even >= 4 && !fits(even)) even -= 2;
+    if (even >= 4) return ok({ version: qr.version, modules: n, moduleDots: even, sentModuleDots: even / 2 });
+  }
+  while (m > MIN_QR_MODULE && !fits(m)) m--;
+  if (!fits(m))
+    return fail(
+      'PRINT_QR_TOO_WIDE',
+      `QR version ${qr.version} (${n} modules) needs ${(n + 2 * QR_QUIET_MODULES) * MIN_QR_MODULE} dots at ${MIN_QR_MODULE} dots a module; the printer prints ${profile.dots}`,
+      { version: qr.version, modules: n, dots: profile.dots },
+    );
+  return ok({ version: qr.version, modules: n, moduleDots: m, sentModuleDots: m });
+}
 
 export type Align = 'left' | 'center' | 'right';
 
@@ -122,7 +185,8 @@ export class Encoder {
       }
     }
     if (first < 0) return this.ascii(text).lf();
-    if (!this.profile.cjkFont) return this.rasterLine(text);
+    const enc = this.profile.fontEncoding;
+    if (enc === 'none' || needsRaster(text, enc)) return this.rasterLine(text);
     // One Kanji-mode span from the first to the last non-ASCII character: GB18030 is ASCII-compatible,
     // so ASCII inside the span prints the same and the line costs one FS & / FS . pair at most.
     this.ascii(text, 0, first);
@@ -142,15 +206,22 @@ export class Encoder {
     return this.raster(bm);
   }
 
-  raster(bm: Bitmap): this {
+  /** GS v 0 of a bitmap; `quadruple` prints each dot as 2 × 2 (mode m = 3). */
+  raster(bm: Bitmap, quadruple = false): this {
     const p = bm.pack();
-    return this.push(cmd.rasterImage(p.bytesPerRow, p.rows, p.data));
+    return this.push(cmd.rasterImage(p.bytesPerRow, p.rows, p.data, quadruple ? 3 : 0));
   }
 
-  /** QR code of ASCII data: native commands when the profile has them, else a raster image. */
-  qr(data: string, moduleDots = this.profile.qrModuleSize): this {
-    if (!/^[\x20-\x7e]+$/.test(data)) throw new RangeError('QR payload must be printable ASCII');
-    if (!this.profile.nativeQr) return this.raster(qrBitmap(data, moduleDots));
+  /**
+   * QR code of ASCII data (planQr): native commands when the profile has them, else a compact raster.
+   * Throws PrintRefusal when it cannot fit the print width (documents/index.ts turns it into a Result).
+   */
+  qr(data: string): this {
+    const plan = planQr(data, this.profile);
+    if (!plan.ok) throw new PrintRefusal(plan.error.code, plan.error.message);
+    const { moduleDots, sentModuleDots } = plan.value;
+    if (!this.profile.nativeQr)
+      return this.raster(qrBitmap(data, sentModuleDots), sentModuleDots !== moduleDots);
     return this.push(cmd.qrModel(2))
       .push(cmd.qrModuleSize(moduleDots))
       .push(cmd.qrErrorLevel('M'))

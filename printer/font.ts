@@ -4,6 +4,7 @@
 // Glyphs are cached per character and size, so a bill costs a few hundred lookups after the first.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import opentype, { type Font, type PathCommand } from 'opentype.js';
 import { Bitmap } from './bitmap.ts';
 
@@ -14,13 +15,66 @@ export const CELL_H = 24;
 const FONT_FILE = '@fontsource/noto-sans-sc/files/noto-sans-sc-chinese-simplified-400-normal.woff';
 let font: Font | undefined;
 
+function parseFont(file: string): Font {
+  const buf = readFileSync(file);
+  return opentype.parse(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+}
+
 export function loadFont(): Font {
-  if (!font) {
-    const file = createRequire(import.meta.url).resolve(FONT_FILE);
-    const buf = readFileSync(file);
-    font = opentype.parse(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-  }
+  font ??= parseFont(createRequire(import.meta.url).resolve(FONT_FILE));
   return font;
+}
+
+// The package splits the font into subsets by unicode-range (400.css names each subset's file and
+// range). A character outside the simplified-Chinese subset (an Extension-A place name such as 㮾) is
+// looked up in the subset whose range holds it, loaded once when first needed.
+let subsets: { file: string; ranges: [number, number][] }[] | undefined;
+const subsetFonts = new Map<string, Font>();
+
+function subsetIndex(): NonNullable<typeof subsets> {
+  if (subsets) return subsets;
+  subsets = [];
+  try {
+    const css = createRequire(import.meta.url).resolve('@fontsource/noto-sans-sc/400.css');
+    const dir = path.dirname(css);
+    for (const face of readFileSync(css, 'utf8').split('@font-face').slice(1)) {
+      const file = /url\(\.\/(files\/[^)]+\.woff)\)/.exec(face)?.[1];
+      const range = /unicode-range:\s*([^;]+);/.exec(face)?.[1];
+      if (!file || !range) continue;
+      const ranges = range.split(',').map((r): [number, number] => {
+        const [a, b] = r.trim().replace(/^U\+/i, '').split('-');
+        return [parseInt(a!, 16), parseInt(b ?? a!, 16)];
+      });
+      subsets.push({ file: path.join(dir, file), ranges });
+    }
+  } catch {
+    // No subset index: characters outside the main subset draw as the font's empty box.
+  }
+  return subsets;
+}
+
+/** The bundled font that has a glyph for this character (the main subset first). */
+function fontFor(ch: string): Font {
+  const main = loadFont();
+  if (main.charToGlyphIndex(ch) > 0) return main;
+  const cp = ch.codePointAt(0)!;
+  const s = subsetIndex().find((x) => x.ranges.some(([a, b]) => cp >= a && cp <= b));
+  if (!s) return main;
+  let f = subsetFonts.get(s.file);
+  if (!f) {
+    try {
+      f = parseFont(s.file);
+    } catch {
+      return main;
+    }
+    subsetFonts.set(s.file, f);
+  }
+  return f;
+}
+
+/** True when the bundled font can draw this character (otherwise it draws an empty box). */
+export function bundledFontHas(ch: string): boolean {
+  return fontFor(ch).charToGlyphIndex(ch) > 0;
 }
 
 const SS = 4; // supersampling per axis
@@ -111,7 +165,7 @@ export function glyphBitmap(ch: string, wide: boolean): Bitmap {
   const key = (wide ? 'W' : 'N') + ch;
   const hit = cache.get(key);
   if (hit) return hit;
-  const f = loadFont();
+  const f = fontFor(ch);
   const w = wide ? 2 * CELL_W : CELL_W;
   const fontSize = 22;
   const g = f.charToGlyph(ch);

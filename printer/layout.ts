@@ -1,8 +1,10 @@
 // Document layout building blocks. A document is a list of blocks; renderDocument lays them out for a
 // profile's columns and encodes them. Bills, receipts and the test page are built from these, and so
 // can other documents (an officer's penalty notice, a staff shift report).
-import { Encoder, type Align } from './encoder.ts';
+import { Encoder, planQr, QR_QUIET_MODULES, type Align } from './encoder.ts';
+import { fitToFont } from './fontmodel.ts';
 import type { PrinterProfile } from './profiles.ts';
+import { cleanText } from './text.ts';
 import { columns as layColumns, labelValue, padColumns, textColumns, wrapColumns } from './width.ts';
 
 export type Block =
@@ -62,10 +64,21 @@ export function renderDocument(
   return e.bytes();
 }
 
-/** Appends the blocks to an encoder (for documents that add their own commands around them). */
+/** Line feed pitch the layout assumes (ESC 2 default: 30 dots). */
+const LINE_DOTS = 30;
+
+/**
+ * Appends the blocks to an encoder (for documents that add their own commands around them). This is the
+ * one place where text enters a document: every string is cleaned of control characters and emoji
+ * (text.ts) and fitted to the printer's font (fontmodel.ts) before it is measured, wrapped and encoded,
+ * so what is counted is what is sent and no text can carry a printer command.
+ */
 export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
   const cols = e.profile.columns;
-  for (const b of blocks) {
+  const enc = e.profile.fontEncoding;
+  const t = (s: string): string => fitToFont(cleanText(s), enc);
+  for (const raw of blocks) {
+    const b = textOf(raw, t);
     switch (b.kind) {
       case 'text': {
         const indent = b.indent ?? 0;
@@ -97,9 +110,16 @@ export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
         e.align('left').bold(false);
         e.line((b.char ?? '-').repeat(Math.floor(cols / textColumns(b.char ?? '-'))));
         break;
-      case 'qr':
-        e.align('center').qr(b.data).line();
+      case 'qr': {
+        // Quiet zone above and below: 4 modules of blank paper, in whole lines.
+        const plan = planQr(b.data, e.profile);
+        const quiet = plan.ok ? Math.ceil((QR_QUIET_MODULES * plan.value.moduleDots) / LINE_DOTS) : 1;
+        e.align('left').bold(false);
+        for (let i = 0; i < quiet; i++) e.line();
+        e.align('center').qr(b.data);
+        for (let i = 0; i < quiet; i++) e.line();
         break;
+      }
       case 'feed':
         e.feed(b.lines);
         break;
@@ -109,6 +129,22 @@ export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
     }
   }
   e.align('left').bold(false);
+}
+
+/** The block with its text cleaned and fitted (QR data is checked ASCII, never text). */
+function textOf(b: Block, t: (s: string) => string): Block {
+  switch (b.kind) {
+    case 'text':
+      return { ...b, text: t(b.text) };
+    case 'pair':
+      return { ...b, label: t(b.label), value: t(b.value) };
+    case 'row':
+      return { ...b, cells: b.cells.map(t) };
+    case 'rule':
+      return { ...b, char: t(b.char ?? '-') || '-' };
+    default:
+      return b;
+  }
 }
 
 export { padColumns, textColumns, wrapColumns };

@@ -19,6 +19,7 @@ declare module 'opentype.js' {
     ascender: number;
     descender: number;
     charToGlyph(ch: string): Glyph;
+    charToGlyphIndex(ch: string): number;
   }
   const opentype: { parse(buffer: ArrayBuffer): Font };
   export default opentype;

@@ -36,6 +36,10 @@ export const messages = {
   PRINTER_UNREACHABLE: { en: 'Printer cannot be reached', zh: '无法连接打印机' },
   PRINTER_TIMEOUT: { en: 'Printer did not answer in time', zh: '打印机响应超时' },
   PRINT_FAILED: { en: 'Printing failed', zh: '打印失败' },
+  PRINT_QR_TOO_WIDE: {
+    en: 'The payment code would not fit the printer\'s print width',
+    zh: '二维码超出打印机的打印宽度',
+  },
   HUB_UNREACHABLE: { en: 'The hub cannot be reached', zh: '无法连接中心服务器' },
   NOT_ENROLLED: { en: 'This device is not enrolled with a hub', zh: '本设备尚未在中心服务器登记' },
   CLOCK_SKEW: {

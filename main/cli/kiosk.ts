@@ -8,6 +8,7 @@ import type { BillView } from '../bills/bills.ts';
 import type { FineView } from '../fines/fines.ts';
 import { openKiosk, type Kiosk } from '../kiosk.ts';
 import { SETTING } from '../settings/settings.ts';
+import { resolveProfileRef } from '../../printer/profiles.ts';
 import { startKiosk } from '../start.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
@@ -241,6 +242,10 @@ export const commands: Command[] = [
 ];
 
 const settingChecks: Record<string, z.ZodType<string>> = {
+  [SETTING.printerProfile]: z.string().superRefine((s, c) => {
+    const r = resolveProfileRef(s);
+    if (!r.ok) c.addIssue({ code: 'custom', message: r.error.message });
+  }),
   [SETTING.hubBase]: z
     .string()
     .regex(/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/, 'an http(s) URL in plain ASCII')

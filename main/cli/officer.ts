@@ -13,6 +13,7 @@ import { optString, readJsonFile, type Command, type CommandContext } from './fr
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeNotice } from '../../printer/documents/notice.ts';
+import { encodeChecked } from '../../printer/documents/index.ts';
 import { PrintService } from '../../printer/service.ts';
 import type { Kiosk } from '../kiosk.ts';
 import { noticeDocument } from '../officer/api.ts';
@@ -88,7 +89,9 @@ async function printNotice(
     optString(ctx, 'profile') ?? ctx.io.env.FINEKIOSK_PRINTER_PROFILE ?? 'generic-58',
   );
   if (!prof.ok) return prof;
-  const bytes = encodeNotice(noticeDocument(t.value), prof.value);
+  const encoded = encodeChecked(() => encodeNotice(noticeDocument(t.value), prof.value));
+  if (!encoded.ok) return encoded;
+  const bytes = encoded.value;
   const out = optString(ctx, 'out');
   if (out) {
     const f = path.resolve(out);

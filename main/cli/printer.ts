@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds, systemClock } from '../../protocol/time.ts';
-import { encodeBill, encodeReceipt, encodeTestPage } from '../../printer/documents/index.ts';
+import { encodeBill, encodeChecked, encodeReceipt, encodeTestPage } from '../../printer/documents/index.ts';
 import type { PrinterProfile } from '../../printer/profiles.ts';
 import { statusResult } from '../../printer/status.ts';
 import { interpretBytes } from '../../printer/virtual/interpreter.ts';
@@ -17,8 +17,10 @@ import {
   createKioskPrinting,
   DEFAULT_PRINTER_URL,
   receiptDocument,
+  kioskProfile,
   resolveProfile,
 } from '../printing/printing.ts';
+import { profiles, SHIPPED_PROFILE_IDS } from '../../printer/profiles.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
 const target = {
@@ -31,8 +33,10 @@ function printerUrl(ctx: CommandContext): string {
   return optString(ctx, 'printer') ?? ctx.io.env.FINEKIOSK_PRINTER ?? DEFAULT_PRINTER_URL;
 }
 
-function profileOf(ctx: CommandContext): Result<PrinterProfile> {
-  return resolveProfile(optString(ctx, 'profile') ?? ctx.io.env.FINEKIOSK_PRINTER_PROFILE);
+/** --profile ID|FILE, else FINEKIOSK_PRINTER_PROFILE, else (with a kiosk) its setting, else the default. */
+function profileOf(ctx: CommandContext, kiosk?: Kiosk): Result<PrinterProfile> {
+  const asked = optString(ctx, 'profile') ?? ctx.io.env.FINEKIOSK_PRINTER_PROFILE;
+  return kiosk ? kioskProfile(kiosk, asked) : resolveProfile(asked);
 }
 
 async function withKiosk<T>(ctx: CommandContext, fn: (k: Kiosk) => Promise<Result<T>>): Promise<Result<T>> {
@@ -79,12 +83,15 @@ function documentCommand(kind: 'bill' | 'receipt'): Command {
       withKiosk<unknown>(ctx, async (kiosk) => {
         const billNo = ctx.positionals[0]!;
         const out = optString(ctx, 'out');
-        const prof = profileOf(ctx);
+        const prof = profileOf(ctx, kiosk);
         if (!prof.ok) return prof;
         if (out) {
           const b = kiosk.bills.get(billNo);
           if (!b.ok) return b;
-          if (kind === 'bill') return writeOut(out, encodeBill(billDocument(b.value), prof.value));
+          if (kind === 'bill') {
+            const bytes = encodeChecked(() => encodeBill(billDocument(b.value), prof.value));
+            return bytes.ok ? writeOut(out, bytes.value) : bytes;
+          }
           const d = receiptDocument(b.value);
           return d.ok ? writeOut(out, encodeReceipt(d.value, prof.value)) : d;
         }
@@ -98,6 +105,21 @@ function documentCommand(kind: 'bill' | 'receipt'): Command {
 export const commands: Command[] = [
   documentCommand('bill'),
   documentCommand('receipt'),
+  {
+    path: ['printer', 'profiles'],
+    usage: 'printer profiles',
+    summary:
+      'List the shipped printer profiles (width, font, QR, cutter, status); use one with --profile ID or FILE',
+    options: {},
+    text: (v) =>
+      (v as PrinterProfile[])
+        .map(
+          (p) =>
+            `${p.id.padEnd(10)} ${p.paperMm} mm ${p.dots} dots/${p.columns} cols  font ${p.fontEncoding}  QR ${p.nativeQr ? 'native' : 'raster'}  ${p.cutter ? 'cutter' : 'tear'}  status ${p.status}\n           ${p.name}`,
+        )
+        .join('\n'),
+    run: async () => ok(SHIPPED_PROFILE_IDS.map((id) => profiles[id])),
+  },
   {
     path: ['print', 'test'],
     usage: 'print test [--printer URL | --out FILE.bin] [--profile ID]',

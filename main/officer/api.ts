@@ -4,6 +4,7 @@
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { encodeNotice, type NoticeDocument } from '../../printer/documents/notice.ts';
+import { encodeChecked } from '../../printer/documents/index.ts';
 import type { PrinterProfile } from '../../printer/profiles.ts';
 import { maskPlate } from '../../protocol/fines.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
@@ -209,8 +210,9 @@ export function createOfficerApi(deps: OfficerApiDeps): OfficerApi {
         if (!deps.printer) return fail('PRINTER_UNREACHABLE', 'no printer is set up');
         const t = o.tickets.get(i.decisionNo);
         if (!t.ok) return t;
-        const bytes = encodeNotice(noticeDocument(t.value), deps.printer.profile);
-        const p = await deps.printer.print('notice', t.value.decisionNo, bytes);
+        const bytes = encodeChecked(() => encodeNotice(noticeDocument(t.value), deps.printer!.profile));
+        if (!bytes.ok) return bytes;
+        const p = await deps.printer.print('notice', t.value.decisionNo, bytes.value);
         return p.ok ? ok({ printed: true, jobId: p.value.jobId }) : p;
       }),
     officerTickets: (i) =>

@@ -12,7 +12,8 @@ import {
   type BillDocument,
   type ReceiptDocument,
 } from '../../printer/documents/index.ts';
-import { DEFAULT_PROFILE, getProfile, type PrinterProfile } from '../../printer/profiles.ts';
+import { resolveProfileRef, type PrinterProfile } from '../../printer/profiles.ts';
+import { SETTING } from '../settings/settings.ts';
 import { PrintService, type PrintJob, type PrintServiceOptions } from '../../printer/service.ts';
 import type { PrinterStatus } from '../../printer/status.ts';
 import type { BillView, Kiosk } from '../kiosk.ts';
@@ -82,16 +83,21 @@ export interface KioskPrinting {
   port(): PrinterPort;
 }
 
+/** A profile by shipped id, by JSON file path, or given; default generic-80 (printer/profiles.ts). */
 export function resolveProfile(p: PrinterProfile | string | undefined): Result<PrinterProfile> {
-  if (p && typeof p !== 'string') return ok(p);
-  const prof = getProfile(p ?? DEFAULT_PROFILE);
-  return prof
-    ? ok(prof)
-    : fail('MALFORMED', `unknown printer profile ${p}; known: generic-58, generic-80, epson-80`);
+  return resolveProfileRef(p);
+}
+
+/** The profile named now: the one asked for, else the kiosk setting `printerProfile`, else the default. */
+export function kioskProfile(
+  kiosk: Pick<Kiosk, 'settings'>,
+  asked?: PrinterProfile | string,
+): Result<PrinterProfile> {
+  return resolveProfileRef(asked ?? kiosk.settings.get(SETTING.printerProfile));
 }
 
 export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}): Result<KioskPrinting> {
-  const prof = resolveProfile(o.profile);
+  const prof = kioskProfile(kiosk, o.profile);
   if (!prof.ok) return prof;
   const profile = prof.value;
   const url = o.printerUrl ?? DEFAULT_PRINTER_URL;

@@ -8,6 +8,8 @@ export const DEFAULT_HUB_BASE = 'http://127.0.0.1:8080';
 export const SETTING = {
   hubBase: 'hubBase',
   decisionPattern: 'decisionPattern',
+  /** The printer profile: a shipped profile id or a profile JSON file (printer/profiles.ts). */
+  printerProfile: 'printerProfile',
 } as const;
 
 export interface Settings {

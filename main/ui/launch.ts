@@ -2,7 +2,8 @@
 // unless a printer URL is configured), the first staff PIN on first run, and the loopback UI server.
 // `finekiosk start` (main/start.ts) and the Electron shell both come through here.
 import path from 'node:path';
-import { getProfile, DEFAULT_PROFILE } from '../../printer/profiles.ts';
+import { FailureError } from '../../protocol/result.ts';
+import { kioskProfile } from '../printing/printing.ts';
 import { PrintService } from '../../printer/service.ts';
 import type { VirtualPrinter } from '../../printer/virtual/server.ts';
 import type { ApiConfig, PrinterPort, SyncPort } from '../api.ts';
@@ -71,7 +72,10 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       closers.push(() => virtualPrinter!.close());
       printerUrl = virtualPrinter.url;
     }
-    const profile = getProfile(opts.profile ?? DEFAULT_PROFILE) ?? getProfile(DEFAULT_PROFILE)!;
+    // The profile asked for, else the kiosk setting, else the default; a bad one stops the start with why.
+    const prof = kioskProfile(kiosk, opts.profile);
+    if (!prof.ok) throw new FailureError(prof.error);
+    const profile = prof.value;
     const printService = new PrintService({
       db: kiosk.db,
       clock: kiosk.clock,

@@ -1,4 +1,6 @@
 // Documents: plain inputs (no database types) → layout blocks → bytes for a profile.
+import { fail, ok, type Result } from '../../protocol/result.ts';
+import { PrintRefusal } from '../encoder.ts';
 import { renderDocument, type RenderOptions } from '../layout.ts';
 import type { PrinterProfile } from '../profiles.ts';
 import { billBlocks, type BillDocument } from './bill.ts';
@@ -33,4 +35,17 @@ export function encodeShiftReport(
   opts: RenderOptions = {},
 ): Uint8Array {
   return renderDocument(shiftReportBlocks(d, profile.columns), profile, opts);
+}
+
+/**
+ * Runs an encode and turns a refusal (PrintRefusal: a QR wider than the print width) into a Result, so
+ * callers print nothing and say why.
+ */
+export function encodeChecked(encode: () => Uint8Array): Result<Uint8Array> {
+  try {
+    return ok(encode());
+  } catch (e) {
+    if (e instanceof PrintRefusal) return fail(e.code, e.message);
+    throw e;
+  }
 }

@@ -21,9 +21,10 @@ export function testPageBlocks(d: TestPageDocument): Block[] {
     rule('='),
     pair('型号 Profile', p.id),
     pair('纸宽 Paper', `${p.paperMm} mm / ${p.columns} cols / ${p.dots} dots`),
-    pair('中文字库 CJK font', p.cjkFont ? '有 yes' : '无 no (raster)'),
+    pair('中文字库 CJK font', p.fontEncoding === 'none' ? '无 no (raster)' : p.fontEncoding.toUpperCase()),
     pair('二维码 Native QR', p.nativeQr ? '有 yes' : '无 no (raster)'),
     pair('切刀 Cutter', p.cutter ? '有 yes' : '无 no'),
+    pair('状态 Status', p.status === 'none' ? '无 none (unverified)' : p.status),
   ];
   if (d.url) blocks.push(pair('地址 Address', d.url));
   if (d.at) blocks.push(pair('时间 Time', d.at));

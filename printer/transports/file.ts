@@ -1,5 +1,7 @@
 // The Linux printer device file (/dev/usb/lp0, usblp). Opened non-blocking so a status read that the
-// printer never answers cannot tie up a thread: reads poll until their deadline.
+// printer never answers cannot tie up a thread: reads poll until their deadline. Only a character device
+// is accepted: checked on the opened descriptor (no race with a rename), before a byte is written, so
+// `file:///etc/passwd` is refused and left as it was. Never created, never appended to.
 import { constants, promises as fsp } from 'node:fs';
 import { TransportError, withTimeout, type Transport } from './types.ts';
 
@@ -14,11 +16,20 @@ export class FileTransport implements Transport {
 
   async open(timeoutMs: number): Promise<void> {
     try {
-      this.fh = await withTimeout(
-        fsp.open(this.path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_APPEND),
+      const fh = await withTimeout(
+        fsp.open(this.path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY),
         timeoutMs,
         `${this.url}: open`,
       );
+      const st = await fh.stat().catch(() => undefined);
+      if (!st?.isCharacterDevice()) {
+        await fh.close().catch(() => undefined);
+        throw new TransportError(
+          'unreachable',
+          `${this.url}: not a character device; a file:// printer is a device such as /dev/usb/lp0`,
+        );
+      }
+      this.fh = fh;
     } catch (e) {
       if (e instanceof TransportError) throw e;
       throw new TransportError('unreachable', `${this.url}: ${(e as Error).message}`);

@@ -160,7 +160,11 @@ export class Interpreter {
           const y = b[i + 6]! | (b[i + 7]! << 8);
           if (!need(8 + x * y)) return 0;
           this.flushText();
-          this.drawBitmap(Bitmap.unpack(x, y, b.subarray(i + 8, i + 8 + x * y)));
+          // m (b[i + 3]): 0/48 normal, 1/49 double width, 2/50 double height, 3/51 quadruple.
+          const m = b[i + 3]! % 48;
+          this.drawBitmap(
+            Bitmap.unpack(x, y, b.subarray(i + 8, i + 8 + x * y)).scaled(m & 1 ? 2 : 1, m & 2 ? 2 : 1),
+          );
           return 8 + x * y;
         }
         if (f === 0x28) {

@@ -183,6 +183,20 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      // Only this machine's tools may switch faults: the Host must name the endpoint itself (no DNS
+      // rebinding) and a browser's Origin, when sent, must be the endpoint's own (no web page's POST).
+      const own = [
+        `${host}:${controlPort}`,
+        `[${host}]:${controlPort}`,
+        `127.0.0.1:${controlPort}`,
+        `localhost:${controlPort}`,
+      ];
+      const origin = req.headers.origin;
+      if (
+        !own.includes(req.headers.host ?? '') ||
+        (origin !== undefined && !own.some((h) => origin === `http://${h}`))
+      )
+        return send(403, { error: 'control is for local tools: Host or Origin is not this endpoint' });
       if (req.url !== '/state') return send(404, { error: 'GET or POST /state' });
       if (req.method === 'GET') return send(200, state);
       if (req.method !== 'POST') return send(405, { error: 'GET or POST /state' });

@@ -35,7 +35,7 @@ describe('penalty notice', () => {
       expect(pages).toHaveLength(1);
       const page = pages[0]!;
       expect(decodeQrFromPng(bitmapToPng(page.bitmap))).toBe(doc.url);
-      if (profiles[id].cjkFont) {
+      if (profiles[id].fontEncoding !== 'none') {
         const all = page.lines.join('\n');
         expect(all).toContain('公安交通管理简易程序处罚决定书');
         expect(all).toContain(doc.decisionNo);

@@ -36,17 +36,31 @@ describe('printer URLs', () => {
 });
 
 describe('device file transport', () => {
-  it('writes the job to the file; a status nobody answers times out quickly', async () => {
-    const dir = tempDir();
-    const f = path.join(dir, 'lp0');
-    writeFileSync(f, '');
-    const t = transportForUrl(`file://${f}`);
+  it('writes the job to a character device; a status nobody answers times out', async () => {
+    // /dev/null is a character device that takes every byte and never answers.
+    const t = transportForUrl('file:///dev/null');
     if (!t.ok) throw new Error();
     await t.value.open(500);
     await t.value.write(Uint8Array.of(0x1b, 0x40, 0x41, 0x0a), 500);
     await expect(t.value.read(1, 200)).rejects.toMatchObject({ kind: 'timeout' });
     await t.value.close();
-    expect(Array.from(readFileSync(f))).toEqual([0x1b, 0x40, 0x41, 0x0a]);
+  });
+
+  it('refuses a regular file, a folder and a symlink to a file, and leaves them as they were', async () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'passwd');
+    writeFileSync(f, 'root:x:0:0\n');
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(f, path.join(dir, 'lp0'));
+    for (const target of [f, dir, path.join(dir, 'lp0')]) {
+      const a = parsePrinterUrl(`file://${target}`);
+      if (!a.ok) throw new Error();
+      const p = new Printer(`file://${target}`, () => transportFor(a.value));
+      const s = await p.status();
+      expect(s).toMatchObject({ state: 'unreachable' });
+      if (s.state === 'unreachable' && target !== dir) expect(s.detail).toContain('not a character device');
+    }
+    expect(readFileSync(f, 'utf8')).toBe('root:x:0:0\n');
     rmSync(dir, { recursive: true, force: true });
   });
 

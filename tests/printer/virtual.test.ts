@@ -48,7 +48,7 @@ describe('virtual printer', () => {
         ok: true,
         value: { billNo: bill.value.billNo, amountFen: bill.value.amountFen, decisionNo: RED_LIGHT },
       });
-      if (profile.cjkFont) {
+      if (profile.fontEncoding !== 'none') {
         // What went inside FS & ... FS . decodes from GB18030 to the text meant.
         expect(page!.kanjiSegments).toContain('交通违法罚款缴款单');
         // (On 58 mm the violation wraps over two lines, two segments.)
@@ -148,6 +148,39 @@ describe('virtual printer', () => {
       const bad = await fetch(vp.controlUrl!, { method: 'POST', body: JSON.stringify({ paperEnd: 'yes' }) });
       expect(bad.status).toBe(400);
       expect(await (await fetch(vp.controlUrl!)).json()).toMatchObject({ paperEnd: true, coverOpen: false });
+    } finally {
+      await vp.close();
+    }
+  });
+
+  it('the control endpoint refuses a web page (foreign Origin) and a rebound Host; the state is unchanged', async () => {
+    const http = await import('node:http');
+    const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
+    const { tempDir } = await import('../kiosk/helpers.ts');
+    const outDir = tempDir();
+    dirs.push(outDir);
+    const vp = await startVirtualPrinter({ outDir, controlPort: 0 });
+    const post = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: vp.controlPort, path: '/state', method: 'POST', headers },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ paperEnd: true }));
+      });
+    try {
+      const own = `127.0.0.1:${vp.controlPort}`;
+      expect(await post({ host: own, origin: 'http://evil.example' })).toBe(403);
+      expect(await post({ host: own, origin: 'null' })).toBe(403);
+      expect(await post({ host: `evil.example:${vp.controlPort}` })).toBe(403);
+      expect(vp.state.paperEnd).toBe(false);
+      // Local tools (curl: no Origin) and the endpoint's own page still switch it.
+      expect(await post({ host: own, origin: `http://${own}` })).toBe(200);
+      expect(vp.state.paperEnd).toBe(true);
     } finally {
       await vp.close();
     }
