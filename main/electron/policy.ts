@@ -64,3 +64,58 @@ export function parseShellArgs(argv: string[]): { kiosk: boolean; dataDir?: stri
   if (i >= 0 && argv[i + 1]) out.dataDir = argv[i + 1]!;
   return out;
 }
+
+/** The fields of Electron's `Input` (before-input-event) that decide whether a key is let through. */
+export interface KeyInput {
+  type: string;
+  key: string;
+  code?: string;
+  control: boolean;
+  alt: boolean;
+  meta: boolean;
+  shift: boolean;
+}
+
+/** Keys that act on the window or the browser rather than the page, whatever the modifiers. */
+const WINDOW_KEYS = new Set([
+  'ContextMenu', // the menu key
+  'BrowserBack',
+  'BrowserForward',
+  'BrowserRefresh',
+  'BrowserStop',
+  'BrowserSearch',
+  'BrowserFavorites',
+  'BrowserHome',
+  'ZoomIn',
+  'ZoomOut',
+  'ZoomToggle',
+  'Print',
+  'Help',
+  'LaunchApplication1',
+  'LaunchApplication2',
+  'Close',
+  'New',
+  'Open',
+  'Save',
+]);
+
+/**
+ * True when a key must not reach the kiosk window: function keys (F5 and Ctrl+R reload, F11 full screen,
+ * F12 and Ctrl+Shift+I devtools, F10 and Alt the menu bar), and every Ctrl, Alt or Super combination
+ * (Ctrl+W close, Ctrl+Q quit, Ctrl +/-/0 zoom, Alt+F4, Alt+Left back, Ctrl+P print, Ctrl+U source).
+ * Digits, letters, Shift, Enter, Backspace, arrows, Tab and Escape pass: the keypad, the keyboard and a
+ * barcode scanner (characters ending in Enter) need nothing else.
+ */
+export function isBlockedKey(input: KeyInput): boolean {
+  if (input.control || input.alt || input.meta) return true;
+  if (/^F[0-9]{1,2}$/.test(input.key)) return true;
+  if (['Alt', 'AltGraph', 'Meta', 'OS', 'Super', 'Hyper'].includes(input.key)) return true;
+  return WINDOW_KEYS.has(input.key);
+}
+
+/** What the shell does when a child process of Electron goes away (app 'child-process-gone'). */
+export function childGoneAction(details: { type: string; reason: string }): 'reload' | 'ignore' {
+  // A crashed GPU process leaves the window white or black until the page is drawn again.
+  if (details.type === 'GPU' && details.reason !== 'clean-exit') return 'reload';
+  return 'ignore';
+}

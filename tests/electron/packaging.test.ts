@@ -57,6 +57,18 @@ describe('packaging', () => {
     expect(cfg.deb.fpm.some((f) => f.startsWith('packaging/finekiosk.service='))).toBe(true);
   });
 
+  it('starts cage without -s: no switching from the kiosk to a text console', () => {
+    const unit = readFileSync(path.join(ROOT, 'packaging', 'finekiosk.service'), 'utf8');
+    const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
+    const [bin, ...args] = exec.split(/\s+/);
+    expect(bin).toBe('/usr/bin/cage');
+    // cage's own flags come before `--`; what follows is the kiosk's command line.
+    const cageFlags = args.slice(0, args.indexOf('--'));
+    expect(args).toContain('--');
+    expect(cageFlags.filter((f) => /^-[a-z]*s/.test(f))).toEqual([]);
+    expect(cageFlags.every((f) => f.startsWith('-'))).toBe(true);
+  });
+
   it('points the app entry at the shell loader', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { main: string };
     expect(pkg.main).toBe('main/electron/boot.mjs');
