@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { listOpenRefunds } from './pay/service.ts';
 import type { HubService } from './service.ts';
+import { renewEpoch } from './feed/identity.ts';
 
 const schemas = {
   'device.add': z.object({
@@ -14,6 +15,8 @@ const schemas = {
   'device.list': z.object({}),
   'device.disable': z.object({ id: z.string().min(1) }),
   'device.enable': z.object({ id: z.string().min(1) }),
+  'device.remove': z.object({ id: z.string().min(1) }),
+  'feed.restored': z.object({}),
   'fines.import': z.object({ file: z.string().min(1) }),
   'key.rotate': z.object({}),
   'key.list': z.object({}),
@@ -42,6 +45,10 @@ export async function runAdmin(hub: HubService, op: string, args: unknown): Prom
       return hub.devices.setEnabled(String(a.id), false);
     case 'device.enable':
       return hub.devices.setEnabled(String(a.id), true);
+    case 'device.remove':
+      return hub.devices.remove(String(a.id));
+    case 'feed.restored':
+      return ok(await renewEpoch(hub.db, hub.nowS()));
     case 'fines.import':
       return hub.fines.importFile(String(a.file));
     case 'key.rotate':

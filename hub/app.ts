@@ -13,6 +13,7 @@ import type { Failure } from '../protocol/result.ts';
 import { failure } from '../protocol/result.ts';
 import {
   enrollRequestSchema,
+  eventsQuerySchema,
   lookupQuerySchema,
   MAX_BODY_BYTES,
   pullQuerySchema,
@@ -194,6 +195,22 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
       } finally {
         off();
       }
+    });
+
+    scope.get(SYNC_PATHS.events, async (req, reply) => {
+      const dev = await auth(req, reply);
+      if (!dev) return reply;
+      const q = eventsQuerySchema.safeParse(req.query);
+      if (!q.success) return sendFailure(reply, failure('MALFORMED', q.error.issues[0]?.message));
+      const page = await hub.eventsPage(dev, q.data.after, q.data.limit);
+      return {
+        ...page,
+        name: dev.name,
+        region: dev.region,
+        hubKeys: await hub.keys.list(),
+        config: await hub.config.get(),
+        hubTime: hub.nowS(),
+      };
     });
 
     scope.get(SYNC_PATHS.lookup, async (req, reply) => {

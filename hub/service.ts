@@ -48,6 +48,7 @@ import {
 import { systemClock, type Clock } from '../protocol/time.ts';
 import { csvToRows } from '../main/fines/fines.ts';
 import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
+import { feedIdentity } from './feed/identity.ts';
 
 const FEED_LOCK = 727002;
 const KEY_LOCK = 727003;
@@ -317,6 +318,29 @@ export function createHubService(opts: HubServiceOptions) {
       const r = await q.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
       return r.rows[0] ? deviceFromRow(r.rows[0]) : undefined;
     },
+    /**
+     * Removes a device the hub holds no event of (enrolled, but its answer never reached the kiosk, or
+     * never used). A device with events stays: disable it instead, its history is the record.
+     */
+    async remove(id: string): Promise<Result<Device>> {
+      return db.transaction(async (tx) => {
+        const d = await tx.query<DeviceRow>('SELECT * FROM devices WHERE id = $1 FOR UPDATE', [id]);
+        const row = d.rows[0];
+        if (!row) return fail<Device>('UNKNOWN_DEVICE', id);
+        const held = await tx.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM events WHERE device_id = $1',
+          [id],
+        );
+        const n = Number(held.rows[0]?.n ?? 0);
+        if (n > 0)
+          return fail<Device>('DEVICE_HAS_EVENTS', `device ${id} has ${n} event(s) at the hub`, {
+            events: n,
+          });
+        await tx.query('DELETE FROM nonces WHERE device_id = $1', [id]);
+        await tx.query('DELETE FROM devices WHERE id = $1', [id]);
+        return ok(deviceFromRow(row));
+      });
+    },
     async setEnabled(id: string, enabled: boolean): Promise<Result<Device>> {
       const r = await db.query<DeviceRow>('UPDATE devices SET enabled = $2 WHERE id = $1 RETURNING *', [
         id,
@@ -325,6 +349,23 @@ export function createHubService(opts: HubServiceOptions) {
       return r.rows[0] ? ok(deviceFromRow(r.rows[0])) : fail('UNKNOWN_DEVICE', id);
     },
   };
+
+  /**
+   * A code already used by this very key (the kiosk never heard the answer and asks again): the same
+   * answer, not CODE_INVALID. Any other key with a used code is refused.
+   */
+  async function sameEnrollment(
+    tx: HubQueryable,
+    req: EnrollRequest,
+    code: { used_at: number | null; device_id: string | null },
+  ): Promise<{ id: string; name: string; region: string } | undefined> {
+    if (code.used_at === null || !code.device_id) return undefined;
+    const d = await tx.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [code.device_id]);
+    const dev = d.rows[0];
+    if (!dev || dev.public_key !== req.publicKey) return undefined;
+    if (req.deviceId && req.deviceId !== dev.id) return undefined;
+    return { id: dev.id, name: dev.name, region: dev.region };
+  }
 
   async function enroll(req: EnrollRequest): Promise<Result<EnrollResponse>> {
     const key = publicKeyFromRaw(req.publicKey);
@@ -337,18 +378,40 @@ export function createHubService(opts: HubServiceOptions) {
           region: string;
           expires_at: number;
           used_at: number | null;
-        }>('SELECT name, region, expires_at, used_at FROM enroll_codes WHERE code = $1 FOR UPDATE', [
-          req.code,
-        ]);
+          device_id: string | null;
+        }>(
+          'SELECT name, region, expires_at, used_at, device_id FROM enroll_codes WHERE code = $1 FOR UPDATE',
+          [req.code],
+        );
         const code = c.rows[0];
+        const again = code ? await sameEnrollment(tx, req, code) : undefined;
+        if (again) return again;
         if (!code || code.used_at !== null || Number(code.expires_at) < nowS()) {
           throw new FailureError(failure('CODE_INVALID'));
         }
         let id = req.deviceId;
         if (id) {
-          const taken = await tx.query('SELECT 1 FROM devices WHERE id = $1', [id]);
-          if (taken.rows.length)
+          const taken = await tx.query<{ public_key: string }>(
+            'SELECT public_key FROM devices WHERE id = $1',
+            [id],
+          );
+          const held = taken.rows[0];
+          if (held && held.public_key !== req.publicKey)
             throw new FailureError(failure('UNAUTHORIZED', `device id ${id} is already enrolled`));
+          if (held) {
+            // The same key with a fresh code: the operator enrolls it again (name and region of the new code).
+            await tx.query('UPDATE devices SET name = $2, region = $3 WHERE id = $1', [
+              id,
+              code.name,
+              code.region,
+            ]);
+            await tx.query('UPDATE enroll_codes SET used_at = $2, device_id = $3 WHERE code = $1', [
+              req.code,
+              nowS(),
+              id,
+            ]);
+            return { id, name: code.name, region: code.region };
+          }
         } else {
           id = 'd' + randomBytes(8).toString('hex');
         }
@@ -990,11 +1053,52 @@ export function createHubService(opts: HubServiceOptions) {
     ].sort((a, b) => a.cursor - b.cursor);
     const more = fineRows.length >= limit || changeRows.length >= limit;
     const changes = all.slice(0, limit);
+    const feedId = await feedIdentity(db);
     return {
       changes,
       cursor: changes.at(-1)?.cursor ?? cursor,
       more: more || all.length > limit,
       hubTime: nowS(),
+      epoch: feedId.epoch,
+      head: feedId.head,
+      deviceSeq: dev.lastSeq,
+    };
+  }
+
+  /** A page of a device's own events as the hub holds them, for `finekiosk recover`. */
+  async function eventsPage(
+    dev: Device,
+    after: number,
+    limit: number,
+  ): Promise<{ events: OutboxEvent[]; highestSeq: number; more: boolean }> {
+    const r = await db.query<{
+      seq: number;
+      event_id: string;
+      type: string;
+      at: number;
+      payload: string;
+      prev_hash: string;
+      hash: string;
+    }>(
+      `SELECT seq, event_id, type, at, payload, prev_hash, hash FROM events
+        WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [dev.id, after, limit + 1],
+    );
+    const d = await devices.get(dev.id);
+    const rows = r.rows.slice(0, limit);
+    return {
+      events: rows.map((x) => ({
+        deviceId: dev.id,
+        seq: Number(x.seq),
+        eventId: x.event_id,
+        type: x.type as OutboxEvent['type'],
+        at: Number(x.at),
+        payload: x.payload,
+        prevHash: x.prev_hash,
+        hash: x.hash,
+      })),
+      highestSeq: d?.lastSeq ?? 0,
+      more: r.rows.length > limit,
     };
   }
 
@@ -1076,6 +1180,7 @@ export function createHubService(opts: HubServiceOptions) {
     authenticate,
     push,
     pull,
+    eventsPage,
     fines,
     bills,
     payments,

@@ -9,6 +9,7 @@ async function loadCommands(): Promise<Command[]> {
     import('./cli/printer.ts'),
     import('./cli/hub.ts'),
     import('./cli/sync.ts'),
+    import('./cli/recovery.ts'),
     import('./cli/payments.ts'),
     import('./cli/ui.ts'),
   ]);

@@ -1,6 +1,7 @@
 // The kiosk backend in one object: data folder, device identity, database, and the services on top.
 // Every service takes the injected clock; every state change writes its outbox event in the same transaction.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { failure, FailureError } from '../protocol/result.ts';
 import path from 'node:path';
 import type { Database } from '../db/connection.ts';
 import { openDatabase } from '../db/connection.ts';
@@ -9,7 +10,7 @@ import { kioskMigrations } from '../db/migrations/index.ts';
 import { systemClock, type Clock } from '../protocol/time.ts';
 import { createBillsService, type BillsService } from './bills/bills.ts';
 import { createFinesService, type FinesService } from './fines/fines.ts';
-import { loadOrCreateIdentity, type Identity } from './identity/identity.ts';
+import { KEY_FILE, loadOrCreateIdentity, type Identity } from './identity/identity.ts';
 import {
   appendEvent,
   listEvents,
@@ -32,12 +33,22 @@ export interface KioskOptions {
   clock?: Clock;
   /** Overrides the stored hub address for this run. */
   hubBase?: string;
+  /**
+   * Open even though kiosk.db is missing or empty beside an existing device.key (only `finekiosk
+   * recover`, which rebuilds it from the hub). Otherwise that is DB_MISSING: never a silent empty start.
+   */
+  allowMissingDb?: boolean;
 }
 
 export interface Kiosk {
   dataDir: string;
   db: Database;
+  /** The kiosk's clock corrected by its known offset from the hub's (what bills are stamped with). */
   clock: Clock;
+  /** The machine's own clock (what sync requests are signed with and the offset is measured by). */
+  rawClock: Clock;
+  /** The sync engine tells the kiosk its newly measured offset (seconds, kiosk minus hub). */
+  setClockOffset?(offsetSeconds: number | null): void;
   identity: Identity;
   settings: Settings;
   fines: FinesService;
@@ -56,9 +67,16 @@ export interface Kiosk {
 export function openKiosk(opts: KioskOptions): Kiosk {
   const dataDir = path.resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const clock = opts.clock ?? systemClock;
+  const rawClock = opts.clock ?? systemClock;
+  const dbFile = path.join(dataDir, DB_FILE);
+  if (!opts.allowMissingDb && existsSync(path.join(dataDir, KEY_FILE)) && dbIsMissingOrEmpty(dbFile)) {
+    throw new FailureError(failure('DB_MISSING', `${dbFile} is missing or empty beside ${KEY_FILE}`));
+  }
   const identity = loadOrCreateIdentity(dataDir);
-  const db = openDatabase(path.join(dataDir, DB_FILE));
+  const db = openDatabase(dbFile);
+  // Bills are stamped with hub-corrected time when the offset is known (DESIGN.md, Sync).
+  let offsetMs = 0;
+  const clock: Clock = { now: () => rawClock.now() - offsetMs };
   try {
     migrate(db, kioskMigrations, () => clock.now());
     db.prepare(
@@ -74,6 +92,9 @@ export function openKiosk(opts: KioskOptions): Kiosk {
         `${path.join(dataDir, 'device.key')} belongs to device ${identity.deviceId} but the database was made by ${row.device_id}`,
       );
     }
+    const known = db.prepare('SELECT clock_offset_s FROM sync_state WHERE id = 1').get() as
+      { clock_offset_s: number | null } | undefined;
+    offsetMs = (known?.clock_offset_s ?? 0) * 1000;
     const settings = createSettings(db, opts.hubBase === undefined ? {} : { hubBase: opts.hubBase });
     const fines = createFinesService(db, clock, settings);
     const bills = createBillsService(db, clock, identity, settings, fines);
@@ -83,6 +104,10 @@ export function openKiosk(opts: KioskOptions): Kiosk {
       dataDir,
       db,
       clock,
+      rawClock,
+      setClockOffset: (s) => {
+        offsetMs = (s ?? 0) * 1000;
+      },
       identity,
       settings,
       fines,
@@ -102,4 +127,10 @@ export function openKiosk(opts: KioskOptions): Kiosk {
     db.close();
     throw e;
   }
+}
+
+/** kiosk.db absent, or 0 bytes (a file truncated or made empty by a power cut or a bad copy). */
+function dbIsMissingOrEmpty(file: string): boolean {
+  if (!existsSync(file)) return true;
+  return statSync(file).size === 0 && !existsSync(`${file}-wal`);
 }

@@ -79,6 +79,51 @@ export const messages = {
     en: 'No decision numbers left; connect to the hub for more',
     zh: '决定书编号已用完，请联网获取',
   },
+  // ---- recovery and storage (what to do is part of the message) ----
+  DB_ROLLED_BACK: {
+    en: "This kiosk's database is older than what the hub holds of it (a restored copy or a lost -wal); it issues nothing until recovered: run `finekiosk recover`, or `finekiosk device new` to start as a new device",
+    zh: '本机数据库比中心服务器保存的记录旧（恢复了旧备份或丢失了-wal文件），恢复前不能开单：请运行 finekiosk recover，或运行 finekiosk device new 作为新设备重新登记',
+  },
+  DB_MISSING: {
+    en: 'kiosk.db is missing or empty beside an existing device key; nothing was started. Run `finekiosk recover --hub URL` to rebuild it from the hub, or `finekiosk device new` to start as a new device',
+    zh: '设备密钥存在但 kiosk.db 缺失或为空，未启动。请运行 finekiosk recover --hub 地址 从中心服务器重建，或运行 finekiosk device new 作为新设备',
+  },
+  RECOVERY_FAILED: {
+    en: 'Recovery stopped and changed nothing; the events the hub sent do not form a valid chain',
+    zh: '恢复已停止，未做任何更改：中心服务器发来的事件链无效',
+  },
+  DISK_FULL: {
+    en: 'The disk is full; nothing was written. Free space in the data folder (old exports, logs), then try again',
+    zh: '磁盘已满，未写入任何数据。请清理数据目录所在磁盘（旧的导出文件、日志）后重试',
+  },
+  DB_CORRUPT: {
+    en: 'The database file is damaged; stop the kiosk, keep the file, restore the latest backup and run `finekiosk recover`',
+    zh: '数据库文件已损坏。请停止本机，保留该文件，恢复最近的备份后运行 finekiosk recover',
+  },
+  DB_BUSY: {
+    en: 'The database is busy in another process for too long; try again, and check no second kiosk runs on this data folder',
+    zh: '数据库被其他进程长时间占用，请重试，并确认没有第二个程序在使用同一数据目录',
+  },
+  CLOCK_OFF: {
+    en: "This kiosk's clock differs from the hub's by more than 5 minutes; bills are not issued until the time is corrected",
+    zh: '本机时钟与中心服务器相差超过5分钟，校正时间前不能开单',
+  },
+  DEVICE_HAS_EVENTS: {
+    en: 'The hub holds events of this device; it cannot be removed (disable it instead)',
+    zh: '中心服务器保存有该设备的事件，不能删除（请改为停用）',
+  },
+  HUB_STARTING: {
+    en: 'The hub is starting on this data folder; try again in a moment',
+    zh: '中心服务器正在此数据目录上启动，请稍后重试',
+  },
+  HUB_DATA_LOCKED: {
+    en: 'Another process holds the hub data folder (one process per embedded database)',
+    zh: '另一个进程正在使用中心服务器数据目录（嵌入式数据库只允许一个进程）',
+  },
+  HUB_DATA_DAMAGED: {
+    en: "The hub's embedded database folder is damaged; restore it from a backup (see docs/operations.md)",
+    zh: '中心服务器的嵌入式数据库目录已损坏，请从备份恢复（见 docs/operations.md）',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof messages;

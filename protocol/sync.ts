@@ -26,6 +26,8 @@ export const SYNC_PATHS = {
   pull: '/v1/sync/pull',
   lookup: '/v1/fines/lookup',
   time: '/v1/time',
+  /** The device's own events as the hub holds them (recovery of a kiosk whose database went back). */
+  events: '/v1/sync/events',
 } as const;
 
 export const nonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
@@ -188,6 +190,13 @@ export const pullResponseSchema = z.object({
   /** True when more changes are waiting: pull again at once. */
   more: z.boolean(),
   hubTime: unixSecondsSchema,
+  /** Identity of the feed's history (hub/feed/identity.ts): a cursor from another epoch is void. */
+  epoch: z.string().max(64).optional(),
+  /** Highest feed position handed out: a cursor beyond it belongs to another history. */
+  head: z.number().int().nonnegative().optional(),
+  /** Highest seq of this device's events the hub holds: more than the kiosk has means the kiosk's
+   *  database went back in time; less than the kiosk was told means the hub did. */
+  deviceSeq: z.number().int().nonnegative().optional(),
 });
 export type PullResponse = z.infer<typeof pullResponseSchema>;
 
@@ -199,5 +208,25 @@ export const lookupQuerySchema = z.union([
 ]);
 export const lookupResponseSchema = z.object({ fines: z.array(fineSchema), hubTime: unixSecondsSchema });
 export type LookupResponse = z.infer<typeof lookupResponseSchema>;
+
+// ---- recovery ----
+
+export const eventsQuerySchema = z.object({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_PUSH_EVENTS).default(MAX_PUSH_EVENTS),
+});
+
+/** A page of the device's own events as the hub holds them, with what enrollment gave it. */
+export const eventsResponseSchema = z.object({
+  events: z.array(outboxEventSchema),
+  highestSeq: z.number().int().nonnegative(),
+  more: z.boolean(),
+  name: z.string(),
+  region: z.string(),
+  hubKeys: z.array(hubKeySchema),
+  config: hubConfigSchema,
+  hubTime: unixSecondsSchema,
+});
+export type EventsResponse = z.infer<typeof eventsResponseSchema>;
 
 export const timeResponseSchema = z.object({ hubTime: unixSecondsSchema });

@@ -6,6 +6,7 @@ import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
+import { m010Recovery } from './010_recovery.ts';
 
 export type { Migration };
 
@@ -16,5 +17,6 @@ export const kioskMigrations: Migration[] = [
   m004Staff,
   m005Officer,
   m009PinGuard,
+  m010Recovery,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];

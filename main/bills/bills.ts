@@ -1,5 +1,6 @@
 // Bills: a signed, 4-hour payment request for one unpaid fine. amount = fine + late fee on the day of
 // issue. At most one live bill per fine: issuing again voids the earlier one (a unique index enforces it).
+import { BILL_NEXT_SEQ_SQL, issueGuard } from '../sync/guard.ts';
 import type { Database } from '../../db/connection.ts';
 import { billNoSchema } from '../../protocol/ids.ts';
 import { lateFeeFen } from '../../protocol/latefee.ts';
@@ -76,7 +77,7 @@ export function createBillsService(
   const liveOf = db.prepare<[string], BillRow>(
     "SELECT * FROM bills WHERE decision_no = ? AND status = 'live'",
   );
-  const nextSeq = db.prepare<[], { n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM bills');
+  const nextSeq = db.prepare<[], { n: number }>(BILL_NEXT_SEQ_SQL);
   const insert = db.prepare(`
     INSERT INTO bills (bill_no, seq, decision_no, fine_fen, late_fee_fen, amount_fen, issued_at, expires_at, token, status)
     VALUES (@bill_no, @seq, @decision_no, @fine_fen, @late_fee_fen, @amount_fen, @issued_at, @expires_at, @token, 'live')`);
@@ -127,6 +128,8 @@ export function createBillsService(
   };
 
   const issueTx = db.transaction((decisionNo: string): Result<BillView> => {
+    const guard = issueGuard(db);
+    if (!guard.ok) return guard;
     const fr = fineRow.get(decisionNo);
     if (!fr) return fail('FINE_NOT_FOUND', decisionNo);
     if (fr.status !== 'unpaid') return fail('FINE_NOT_PAYABLE', `the fine is ${fr.status}`);

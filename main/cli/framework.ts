@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { fail, failure, FailureError, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { storageFailure } from '../../db/faults.ts';
 import type { ErrorCode } from '../../protocol/errors.ts';
 
 export const EXIT = { ok: 0, unexpected: 1, badInput: 2, refused: 3 } as const;
@@ -140,6 +141,13 @@ export async function runCli(commands: Command[], argv: string[], io: Io): Promi
       io.stdout((cmd.text ? cmd.text(result.value) : renderDefault(result.value)) + '\n');
     return EXIT.ok;
   } catch (e) {
+    // A refusal thrown on the way (opening a database that went back, a full disk, a damaged file) is
+    // the operator's to read, with what to do: not an unexpected error.
+    const known = e instanceof FailureError ? e.failure : storageFailure(e, dataDir);
+    if (known) {
+      printFailure(known);
+      return exitCodeFor(known);
+    }
     const err = e as Error;
     const f = failure('UNEXPECTED', err.message);
     printFailure(f);

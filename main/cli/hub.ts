@@ -158,6 +158,22 @@ export const commands: Command[] = [
     text: (v) => deviceLine(v as Device),
   },
   {
+    path: ['hub', 'device', 'remove'],
+    usage: 'hub device remove DEVICE_ID',
+    summary: 'Remove a device the hub holds no event of (enrolled, but its answer never reached the kiosk)',
+    minPositionals: 1,
+    run: (ctx) => admin(ctx, 'device.remove', { id: ctx.positionals[0] }),
+    text: (v) => `removed ${deviceLine(v as Device)}`,
+  },
+  {
+    path: ['hub', 'restored'],
+    usage: 'hub restored',
+    summary:
+      'After restoring the hub database from a backup over the same database: start a new feed epoch so every kiosk pulls again from the start',
+    run: (ctx) => admin(ctx, 'feed.restored', {}),
+    text: (v) => `new feed epoch ${(v as { epoch: string }).epoch}: kiosks pull again from the start`,
+  },
+  {
     path: ['hub', 'key', 'rotate'],
     usage: 'hub key rotate',
     summary: 'Make a new hub signing key; kiosks learn it on their next pull',

@@ -27,6 +27,11 @@ function statusText(v: unknown): string {
     `clock offset: ${s.clockOffsetSeconds === null ? 'unknown' : `${s.clockOffsetSeconds} s`}`,
   ];
   if (s.clockWarning) lines.push(`WARNING: ${s.clockWarning}`);
+  if (s.rolledBack)
+    lines.push(
+      `STOPPED: the hub holds ${s.hubSeq ?? 'more'} event(s) of this device, this database ${s.lastSeq}: it went back in time. No bill is issued until \`finekiosk recover\` (or \`finekiosk device new\`).`,
+    );
+  if (s.setAside) lines.push(`events set aside by a recovery: ${s.setAside}`);
   if (s.rejected.length) {
     lines.push(`events refused by the hub: ${s.rejected.length}`);
     for (const r of s.rejected.slice(-20)) lines.push(`  #${r.seq} ${r.type}: ${r.code} ${r.reason}`);
@@ -74,7 +79,14 @@ export const commands: Command[] = [
         if (!push.ok) return push;
         const pull = await engine.pullAll();
         if (!pull.ok) return pull;
-        return ok({ pushed: push.value.pushed, pulled: pull.value.applied, status: syncStatus(k) });
+        // The pull may have said the hub lost events (a restored hub): send them again now.
+        const again = await engine.pushAll();
+        if (!again.ok) return again;
+        return ok({
+          pushed: push.value.pushed + again.value.pushed,
+          pulled: pull.value.applied,
+          status: syncStatus(k),
+        });
       }),
     text: (v) => {
       const r = v as { pushed: number; pulled: number; status: SyncStatus };

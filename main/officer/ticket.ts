@@ -3,6 +3,7 @@
 // so a number is never issued twice and never lost half-used.
 import { z } from 'zod';
 import { writeTx } from '../../db/connection.ts';
+import { BILL_NEXT_SEQ_SQL, issueGuard } from '../sync/guard.ts';
 import { fineSchema, type Fine } from '../../protocol/fines.ts';
 import { VIN6_RE } from '../../protocol/ids.ts';
 import { FailureError, fail, ok, type Result } from '../../protocol/result.ts';
@@ -87,7 +88,7 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
   const regionOf = db.prepare<[string], { region: string }>(
     'SELECT region FROM decision_blocks WHERE block_id = ?',
   );
-  const nextBillSeq = db.prepare<[], { n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM bills');
+  const nextBillSeq = db.prepare<[], { n: number }>(BILL_NEXT_SEQ_SQL);
   const insertBill = db.prepare(`
     INSERT INTO bills (bill_no, seq, decision_no, fine_fen, late_fee_fen, amount_fen, issued_at, expires_at, token, status)
     VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'live')`);
@@ -157,6 +158,8 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
 
     try {
       const decisionNo = writeTx(db, () => {
+        const guard = issueGuard(db);
+        if (!guard.ok) throw new FailureError(guard.error);
         const now = unixSeconds(clock);
         const taken = takeNextNumber(db);
         if (!taken.ok) throw new FailureError(taken.error);

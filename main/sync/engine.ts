@@ -10,6 +10,8 @@ import { fail, failure, ok, type Failure, type Result } from '../../protocol/res
 import { messages, type ErrorCode } from '../../protocol/errors.ts';
 import {
   enrollResponseSchema,
+  eventsResponseSchema,
+  type EventsResponse,
   lookupResponseSchema,
   MAX_PUSH_EVENTS,
   pullResponseSchema,
@@ -25,6 +27,7 @@ import type { Clock } from '../../protocol/time.ts';
 import { verifyConfirmationToken } from '../../protocol/tokens.ts';
 import type { Kiosk } from '../kiosk.ts';
 import type { OutboxEvent } from '../../protocol/events.ts';
+import { feedIsAnotherHistory, noteDiverged, noteHubSeq } from './recovery.ts';
 
 /** The fetch subset the engine needs; the fault proxy and tests pass their own. */
 export type Transport = (
@@ -83,9 +86,15 @@ export interface SyncStatus {
   /** A plain sentence when the clock is off by more than the hub accepts. */
   clockWarning: string | null;
   rejected: RejectedView[];
+  /** The hub holds more of this device's events than its database: it issues nothing until recovered. */
+  rolledBack: boolean;
+  /** Highest seq of this device the hub said it holds (null until it said). */
+  hubSeq: number | null;
+  /** Local events a recovery set aside (the hub holds other events under their numbers). */
+  setAside: number;
 }
 
-interface StateRow {
+export interface StateRow {
   hub_url: string | null;
   device_name: string | null;
   region: string | null;
@@ -98,6 +107,11 @@ interface StateRow {
   last_error_at: number | null;
   clock_offset_s: number | null;
   hub_config: string | null;
+  hub_device_seq: number | null;
+  rolled_back_at: number | null;
+  feed_epoch: string | null;
+  bill_seq_floor: number;
+  recovered_at: number | null;
 }
 
 function ensureState(db: Database): void {
@@ -122,6 +136,11 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 const defaultTransport: Transport = async (url, init) => fetch(url, init);
+
+/** This kiosk's clock minus the hub's, seconds, from the kiosk's time at the answer and the hub's floored time in it. */
+export function measuredOffset(answeredS: number, hubTime: number): number {
+  return Math.round(answeredS - hubTime - 0.5) || 0;
+}
 
 function isCode(c: string): c is ErrorCode {
   return c in messages;
@@ -174,7 +193,8 @@ export class SyncEngine {
     opts: SyncEngineOptions = {},
   ) {
     this.transport = opts.transport ?? defaultTransport;
-    this.clock = opts.clock ?? kiosk.clock;
+    // Requests are signed with the machine's own time: the offset is measured against it.
+    this.clock = opts.clock ?? kiosk.rawClock;
     this.random = opts.random ?? Math.random;
     this.sleep = opts.sleep ?? defaultSleep;
     this.network = opts.network ?? machineAddresses;
@@ -253,9 +273,12 @@ export class SyncEngine {
     } catch {
       return fail('HUB_UNREACHABLE', `hub answered ${status} with a body that is not JSON`);
     }
+    // The offset is measured at the answer, not at the request: a long poll's answer comes after its
+    // wait. hubTime is whole seconds (floored), half a second early on average.
+    const answeredS = this.clock.now() / 1000;
     if (status === 200) {
       const hubTime = (json as { hubTime?: unknown }).hubTime;
-      if (typeof hubTime === 'number') this.noteOffset(time - hubTime);
+      if (typeof hubTime === 'number') this.noteOffset(measuredOffset(answeredS, hubTime));
       return ok(json);
     }
     const f = wireFailureSchema.safeParse(json);
@@ -264,12 +287,14 @@ export class SyncEngine {
     const failureValue: Failure = isCode(code)
       ? { ...f.data.error, code }
       : failure('UNEXPECTED', `${code}: ${f.data.error.message}`);
-    if (code === 'CLOCK_SKEW' && typeof f.data.hubTime === 'number') this.noteOffset(time - f.data.hubTime);
+    if (code === 'CLOCK_SKEW' && typeof f.data.hubTime === 'number')
+      this.noteOffset(measuredOffset(answeredS, f.data.hubTime));
     return { ok: false, error: failureValue };
   }
 
   private noteOffset(offset: number): void {
     this.db.prepare('UPDATE sync_state SET clock_offset_s = ? WHERE id = 1').run(offset);
+    this.kiosk.setClockOffset?.(offset);
   }
 
   private noteSuccess(): void {
@@ -281,6 +306,8 @@ export class SyncEngine {
   }
 
   private noteError(f: Failure): void {
+    // A request cut short by stop() is a clean stop, not an error to show.
+    if (this.stopper.signal.aborted) return;
     const msg =
       f.code === 'CLOCK_SKEW' ? (clockWarning(this.state().clock_offset_s) ?? f.message) : f.message;
     this.db
@@ -340,6 +367,8 @@ export class SyncEngine {
               .run(Math.max(0, expected - 1));
             break;
           }
+          // The hub holds other events under our numbers: this database went back in time.
+          if (r.error.code === 'CHAIN_BROKEN') noteDiverged(this.db, this.clock);
           this.noteError(r.error);
           return r;
         }
@@ -385,6 +414,8 @@ export class SyncEngine {
         )
         .run(res.highestSeq, now);
     })();
+    // The hub holding more than we ever wrote: this database went back in time.
+    noteHubSeq(this.db, this.clock, res.highestSeq, 0);
   }
 
   // ---------- pull ----------
@@ -392,6 +423,7 @@ export class SyncEngine {
   /** One pull (long poll when wait > 0); applies the changes and moves the cursor. */
   async pullOnce(waitSeconds = 0): Promise<Result<{ applied: number; more: boolean }>> {
     const st = this.state();
+    const ackedAtSend = st.acked_seq;
     const q = `${SYNC_PATHS.pull}?cursor=${st.cursor}&wait=${waitSeconds}&limit=${this.o.pullLimit}`;
     const r = await this.request('GET', q, '', waitSeconds * 1000);
     if (!r.ok) {
@@ -403,6 +435,15 @@ export class SyncEngine {
       const f = failure('HUB_UNREACHABLE', 'hub answered a pull with an unexpected body');
       this.noteError(f);
       return { ok: false, error: f };
+    }
+    if (feedIsAnotherHistory(this.db, st, p.data)) {
+      // Our cursor points into a history the hub no longer has (it was restored): these changes were
+      // chosen from that cursor, so drop them and pull again from the start (applying is idempotent).
+      this.noteSuccess();
+      return ok({ applied: 0, more: true });
+    }
+    if (p.data.deviceSeq !== undefined) {
+      if (noteHubSeq(this.db, this.clock, p.data.deviceSeq, ackedAtSend) === 'resend') this.now();
     }
     this.applyChanges(p.data.changes);
     this.db.prepare('UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1').run(p.data.cursor);
@@ -476,6 +517,27 @@ export class SyncEngine {
     if (!p.success) return fail('HUB_UNREACHABLE', 'hub answered a lookup with an unexpected body');
     if (p.data.fines.length) this.kiosk.fines.upsertMany(p.data.fines);
     return ok(p.data.fines);
+  }
+
+  // ---------- recovery ----------
+
+  /** A page of this device's events as the hub holds them (for recover). */
+  async fetchEvents(after: number): Promise<Result<EventsResponse>> {
+    const r = await this.request('GET', `${SYNC_PATHS.events}?after=${after}&limit=${MAX_PUSH_EVENTS}`, '');
+    if (!r.ok) return r;
+    const p = eventsResponseSchema.safeParse(r.value);
+    if (!p.success) return fail('HUB_UNREACHABLE', 'hub answered with an unexpected body');
+    return ok(p.data);
+  }
+
+  /** Asks the hub for one fine without storing it. */
+  async lookupFine(decisionNo: string): Promise<Result<Fine | undefined>> {
+    const qs = new URLSearchParams({ decisionNo }).toString();
+    const r = await this.request('GET', `${SYNC_PATHS.lookup}?${qs}`, '');
+    if (!r.ok) return r;
+    const p = lookupResponseSchema.safeParse(r.value);
+    if (!p.success) return fail('HUB_UNREACHABLE', 'hub answered a lookup with an unexpected body');
+    return ok(p.data.fines[0]);
   }
 
   // ---------- loops ----------
@@ -599,6 +661,9 @@ export function syncStatus(kiosk: Kiosk): SyncStatus {
     clockOffsetSeconds: st.clock_offset_s,
     clockWarning: clockWarning(st.clock_offset_s),
     rejected,
+    rolledBack: st.rolled_back_at !== null,
+    hubSeq: st.hub_device_seq,
+    setAside: (kiosk.db.prepare('SELECT count(*) AS n FROM recovery_orphans').get() as { n: number }).n,
   };
 }
 
