@@ -9,10 +9,9 @@ import { blockHolding } from './officer/blocks.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { eventPayloads, firstBrokenEvent, parseEventPayload, type OutboxEvent } from '../protocol/events.ts';
-import { fineSchema, type Fine } from '../protocol/fines.ts';
+import { type Fine } from '../protocol/fines.ts';
 import { DEVICE_ID_RE, KEY_ID_RE, type Channel } from '../protocol/ids.ts';
 import { fail, failure, FailureError, ok, type Result } from '../protocol/result.ts';
 import {
@@ -46,7 +45,7 @@ import {
   type ConfirmationClaims,
 } from '../protocol/tokens.ts';
 import { systemClock, type Clock } from '../protocol/time.ts';
-import { csvToRows } from '../main/fines/fines.ts';
+import { decodeFinesFile, validateFineRows } from '../protocol/fines-file.ts';
 import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
 import { feedIdentity } from './feed/identity.ts';
 
@@ -541,17 +540,10 @@ export function createHubService(opts: HubServiceOptions) {
   const fines = {
     /** Adds or updates fines (all rows checked first; nothing stored when one is wrong). */
     async importRows(rows: unknown[]): Promise<Result<{ received: number; changed: number }>> {
-      const parsed: Fine[] = [];
-      const errors: string[] = [];
-      rows.forEach((row, i) => {
-        const p = fineSchema.safeParse(row);
-        if (p.success) parsed.push(p.data);
-        else if (errors.length < 20)
-          errors.push(
-            `row ${i + 1}: ${p.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
-          );
-      });
-      if (errors.length) return fail('BAD_FILE', errors.join(' | '));
+      // One rule for a fines file's rows, kiosk and hub alike: all valid, no decision number twice.
+      const checked = validateFineRows({ rows });
+      if (!checked.ok) return checked;
+      const parsed = checked.value;
       let changed = 0;
       // Chunks keep each transaction (and the feed lock) short, so pushes are not held up by a big import.
       for (let i = 0; i < parsed.length; i += IMPORT_CHUNK) {
@@ -566,28 +558,17 @@ export function createHubService(opts: HubServiceOptions) {
       return ok({ received: parsed.length, changed });
     },
     async importFile(file: string): Promise<Result<{ received: number; changed: number }>> {
-      let text: string;
+      let bytes: Buffer;
       try {
         if (statSync(file).size > 512 * 1024 * 1024) return fail('TOO_LARGE', file);
-        text = readFileSync(file, 'utf8');
+        bytes = readFileSync(file);
       } catch (e) {
         return fail('BAD_FILE', (e as Error).message);
       }
-      let rows: unknown[];
-      if (path.extname(file).toLowerCase() === '.csv') {
-        const r = csvToRows(text);
-        if (!r.ok) return r;
-        rows = r.value.rows;
-      } else {
-        try {
-          const j = JSON.parse(text) as unknown;
-          if (!Array.isArray(j)) return fail('BAD_FILE', 'a JSON file must hold an array of fines');
-          rows = j;
-        } catch (e) {
-          return fail('BAD_FILE', (e as Error).message);
-        }
-      }
-      return fines.importRows(rows);
+      // The same reader as the kiosk's (protocol/fines-file.ts): JSON or CSV, BOM or not, the sample's shape.
+      const decoded = decodeFinesFile(bytes, file);
+      if (!decoded.ok) return decoded;
+      return fines.importRows(decoded.value.rows);
     },
     async byDecisionNo(decisionNo: string): Promise<Fine | undefined> {
       const r = await db.query<{ data: Fine }>('SELECT data FROM fines WHERE decision_no = $1', [decisionNo]);

@@ -5,14 +5,14 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Database } from '../../db/connection.ts';
-import { FINE_FIELDS, fineSchema, type Fine } from '../../protocol/fines.ts';
+import { decodeFinesFile, validateFineRows } from '../../protocol/fines-file.ts';
+import { fineSchema, type Fine } from '../../protocol/fines.ts';
 import { VIN6_RE } from '../../protocol/ids.ts';
 import { lateFeeFen } from '../../protocol/latefee.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDate, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import type { Settings } from '../settings/settings.ts';
-import { parseCsv } from './csv.ts';
 
 export type { Fine };
 export type FineView = Fine & { lateFeeFenToday: number; totalFenToday: number };
@@ -22,16 +22,11 @@ export interface ImportReport {
   updated: number;
 }
 
-export interface RowError {
-  row: number;
-  /** Line in the file, for CSV. */
-  line?: number;
-  reason: string;
-}
+/** One bad row of an import: see protocol/fines-file.ts. */
+export type { FineRowError as RowError } from '../../protocol/fines-file.ts';
 
 /** Largest import file accepted (a city's fines fit easily; bounds memory on a bad file). */
 export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
-const MAX_ERRORS_LISTED = 50;
 
 export interface FineRow {
   decision_no: string;
@@ -74,7 +69,6 @@ export function normalizePlate(plate: string): string {
 }
 
 /** Built once: zod compiles a schema on first use, so a schema made per row would compile per row. */
-const strictFineSchema = fineSchema.strict();
 
 const plateSchema = z
   .string()
@@ -186,57 +180,7 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
     rows: unknown[],
     lines?: number[],
     problems?: (string | undefined)[],
-  ): Result<Fine[]> => {
-    const errors: RowError[] = [];
-    const seen = new Map<string, number>();
-    const fines: Fine[] = [];
-    const pattern = settings.decisionPattern();
-    rows.forEach((raw, i) => {
-      const row = i + 1;
-      const line = lines?.[i];
-      const err = (reason: string): void => {
-        errors.push(line === undefined ? { row, reason } : { row, line, reason });
-      };
-      const problem = problems?.[i];
-      if (problem) {
-        err(problem);
-        return;
-      }
-      const parsed = strictFineSchema.safeParse(raw);
-      if (!parsed.success) {
-        err(
-          parsed.error.issues
-            .map((iss) => (iss.path.length ? `${iss.path.join('.')}: ${iss.message}` : iss.message))
-            .join('; '),
-        );
-        return;
-      }
-      const f = parsed.data;
-      if (!pattern.test(f.decisionNo)) {
-        err(`decisionNo: does not match the pattern ${pattern.source}`);
-        return;
-      }
-      const first = seen.get(f.decisionNo);
-      if (first !== undefined) {
-        err(`decisionNo ${f.decisionNo} repeats row ${first}`);
-        return;
-      }
-      seen.set(f.decisionNo, row);
-      fines.push(f);
-    });
-    if (errors.length > 0) {
-      const shown = errors.slice(0, MAX_ERRORS_LISTED);
-      const summary = shown
-        .slice(0, 5)
-        .map((e) => `row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
-        .join('; ');
-      return fail('BAD_FILE', `${errors.length} bad row(s): ${summary}${errors.length > 5 ? '; ...' : ''}`, {
-        errors: shown,
-        errorCount: errors.length,
-      });
-    }
-    return ok(fines);
-  };
+  ): Result<Fine[]> => validateFineRows({ rows, lines, problems }, settings.decisionPattern());
 
   const importValidated = (fines: Fine[], sha256: string, source: string): ImportReport => {
     const now = unixSeconds(clock);
@@ -283,36 +227,10 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
     if (bytes.length > MAX_IMPORT_BYTES)
       return fail('TOO_LARGE', `${file} is over ${MAX_IMPORT_BYTES} bytes`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      return fail('BAD_FILE', 'the file is not UTF-8 text (save it as "CSV UTF-8" or UTF-8 JSON)');
-    }
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const source = path.basename(file);
-    const ext = path.extname(file).toLowerCase();
-    const looksJson = /^\s*[[{]/.test(text);
-    if (ext === '.json' || (ext !== '.csv' && looksJson)) {
-      let data: unknown;
-      try {
-        data = JSON.parse(text);
-      } catch (e) {
-        return fail('BAD_FILE', `not valid JSON: ${(e as Error).message}`);
-      }
-      // An array of fines, or { "fines": [...] } with notes beside it (how the sample file marks itself).
-      const list = Array.isArray(data)
-        ? data
-        : data !== null && typeof data === 'object' && Array.isArray((data as { fines?: unknown }).fines)
-          ? (data as { fines: unknown[] }).fines
-          : undefined;
-      if (!list)
-        return fail('BAD_FILE', 'a JSON fines file is an array of fines, or an object with a "fines" array');
-      return importRows(list, source, sha256);
-    }
-    const csv = csvToRows(text);
-    if (!csv.ok) return csv;
-    return importRows(csv.value.rows, source, sha256, csv.value);
+    const decoded = decodeFinesFile(bytes, file);
+    if (!decoded.ok) return decoded;
+    const { rows, lines, problems } = decoded.value;
+    return importRows(rows, path.basename(file), sha256, lines && problems ? { lines, problems } : undefined);
   };
 
   return {
@@ -348,46 +266,4 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
     view,
     checkDecisionNo,
   };
-}
-
-const INT_RE = /^-?[0-9]+$/;
-
-/** CSV text with a header row of the fine field names → plain objects (numbers as integers). */
-export function csvToRows(
-  text: string,
-): Result<{ rows: Record<string, unknown>[]; lines: number[]; problems: (string | undefined)[] }> {
-  const parsed = parseCsv(text);
-  if (!parsed.ok) return fail('BAD_FILE', `CSV line ${parsed.line}: ${parsed.reason}`, { line: parsed.line });
-  const [head, ...body] = parsed.rows;
-  if (!head) return fail('BAD_FILE', 'the CSV file is empty');
-  const header = head.fields.map((h) => h.trim());
-  const known = new Set<string>(FINE_FIELDS);
-  const unknown = header.filter((h) => !known.has(h));
-  if (unknown.length) return fail('BAD_FILE', `unknown column(s) in the header: ${unknown.join(', ')}`);
-  const dup = header.find((h, i) => header.indexOf(h) !== i);
-  if (dup) return fail('BAD_FILE', `column ${dup} appears twice in the header`);
-  const missing = FINE_FIELDS.filter((f) => f !== 'descriptionEn' && !header.includes(f));
-  if (missing.length) return fail('BAD_FILE', `missing column(s) in the header: ${missing.join(', ')}`);
-  const rows: Record<string, unknown>[] = [];
-  const lines: number[] = [];
-  const problems: (string | undefined)[] = [];
-  for (const r of body) {
-    const o: Record<string, unknown> = {};
-    const why: string[] = [];
-    if (r.fields.length !== header.length)
-      why.push(`has ${r.fields.length} fields, the header has ${header.length}`);
-    header.forEach((h, i) => {
-      const v = r.fields[i];
-      if (v === undefined) return;
-      if (h === 'fineFen' || h === 'points') {
-        if (INT_RE.test(v.trim())) o[h] = Number(v.trim());
-        else why.push(`${h}: ${JSON.stringify(v)} is not a whole number${h === 'fineFen' ? ' of fen' : ''}`);
-      } else if (h === 'descriptionEn' && v === '') return;
-      else o[h] = v;
-    });
-    problems.push(why.length ? why.join('; ') : undefined);
-    rows.push(o);
-    lines.push(r.line);
-  }
-  return ok({ rows, lines, problems });
 }
