@@ -5,6 +5,7 @@ import { fail, ok, type Result } from '../protocol/result.ts';
 import { listOpenRefunds } from './pay/service.ts';
 import type { HubService } from './service.ts';
 import { renewEpoch } from './feed/identity.ts';
+import { auditCore, isServiceOp, runServiceAdmin } from './integration/admin.ts';
 
 const schemas = {
   'device.add': z.object({
@@ -30,7 +31,27 @@ const schemas = {
 
 export type AdminOp = keyof typeof schemas;
 
-export async function runAdmin(hub: HubService, op: string, args: unknown): Promise<Result<unknown>> {
+/** Core operations that only read (not audited as changes). */
+export const CORE_READS = new Set<string>(['device.list', 'key.list', 'config.get', 'stats', 'pay.refunds']);
+export const isCoreOp = (op: string): op is AdminOp => op in schemas;
+
+/**
+ * Runs an operator operation as `actor` (`cli`, or `operator:<id>` from the console); every change is
+ * written to the audit log (hub/integration/audit.ts).
+ */
+export async function runAdmin(
+  hub: HubService,
+  op: string,
+  args: unknown,
+  actor = 'cli',
+): Promise<Result<unknown>> {
+  if (isServiceOp(op)) return runServiceAdmin(hub, op, args, actor);
+  const r = await runCoreAdmin(hub, op, args);
+  if (op in schemas && !CORE_READS.has(op)) await auditCore(hub, op, args, r, actor);
+  return r;
+}
+
+async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise<Result<unknown>> {
   if (!(op in schemas)) return fail('MALFORMED', `unknown admin operation ${op}`);
   const p = schemas[op as AdminOp].safeParse(args ?? {});
   if (!p.success)

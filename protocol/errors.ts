@@ -124,6 +124,17 @@ export const messages = {
     en: "The hub's embedded database folder is damaged; restore it from a backup (see docs/operations.md)",
     zh: '中心服务器的嵌入式数据库目录已损坏，请从备份恢复（见 docs/operations.md）',
   },
+  // Integration API and operator console (hub/integration, hub/console).
+  FORBIDDEN: { en: 'Not allowed for this key or role', zh: '该密钥或角色无权执行此操作' },
+  KEY_REVOKED: { en: 'The API key has been revoked', zh: '该API密钥已被吊销' },
+  REVISION_STALE: {
+    en: 'The hub holds a newer or different revision of this fine',
+    zh: '中心已有该罚款更新或不同的修订版本',
+  },
+  FINE_PAID: { en: 'The fine is already paid', zh: '该罚款已缴纳' },
+  BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
+  CSRF: { en: 'The request is missing its form token', zh: '请求缺少表单令牌' },
+  LOGIN_FAILED: { en: 'Wrong user name or password', zh: '用户名或密码错误' },
 } as const;
 
 export type ErrorCode = keyof typeof messages;

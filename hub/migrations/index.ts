@@ -4,6 +4,7 @@ import { sql as core } from './001_core.ts';
 import { sql as pay } from './002_pay.ts';
 import { sql as officer } from '../officer/migration.ts';
 import { sql as recovery } from './006_recovery.ts';
+import { sql as service } from '../integration/migration.ts';
 
 export interface HubMigration {
   id: number;
@@ -17,5 +18,6 @@ export const hubMigrations: HubMigration[] = [
   { id: 2, name: '002_pay', sql: pay },
   { id: 3, name: '003_officer', sql: officer },
   { id: 6, name: '006_recovery', sql: recovery },
+  { id: 7, name: '007_service', sql: service },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },
 ];

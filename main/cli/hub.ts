@@ -7,6 +7,7 @@ import { runAdmin } from '../../hub/admin.ts';
 import { openHubDb } from '../../hub/db.ts';
 import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/server.ts';
 import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
+import { servicePlugins } from '../../hub/integration/index.ts';
 import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
@@ -87,7 +88,7 @@ export const commands: Command[] = [
         port: Number(portText),
         host: optString(ctx, 'host') ?? '127.0.0.1',
         ...(url ? { databaseUrl: url } : {}),
-        plugins: [{ plugin: officerBlocksPlugin }, ...pay.value],
+        plugins: [{ plugin: officerBlocksPlugin }, ...servicePlugins(), ...pay.value],
       });
       ctx.io.stderr(
         `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n` +

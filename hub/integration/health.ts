@@ -1,0 +1,204 @@
+// Device health as kiosks report it (protocol/health.ts) and the fleet view the console and the metrics
+// read; refunds waiting for an operator's approval.
+import type { FastifyPluginAsync } from 'fastify';
+import { failure, fail, ok, type Result } from '../../protocol/result.ts';
+import { HEALTH_PATH, healthReportSchema, OFFLINE_AFTER_S } from '../../protocol/health.ts';
+import { MAX_BODY_BYTES } from '../../protocol/sync.ts';
+import type { HubQueryable } from '../db.ts';
+import type { HubService } from '../service.ts';
+import { serviceStatus } from './routes.ts';
+
+export interface DeviceHealthView {
+  id: string;
+  name: string;
+  region: string;
+  enabled: boolean;
+  lastSeq: number;
+  lastSeenAt: number | null;
+  online: boolean;
+  appVersion: string | null;
+  queueDepth: number | null;
+  printer: string | null;
+  clockOffsetSeconds: number | null;
+}
+
+/** Every device with its last health report; online when heard from within OFFLINE_AFTER_S. */
+export async function deviceHealthList(hub: HubService): Promise<DeviceHealthView[]> {
+  const r = await hub.db.query<{
+    id: string;
+    name: string;
+    region: string;
+    enabled: boolean;
+    last_seq: number;
+    last_seen_at: number | null;
+    reported_at: number | null;
+    app_version: string | null;
+    queue_depth: number | null;
+    printer_state: string | null;
+    clock_offset_s: number | null;
+  }>(
+    `SELECT d.id, d.name, d.region, d.enabled, d.last_seq, d.last_seen_at, h.reported_at, h.app_version,
+       h.queue_depth, h.printer_state, h.clock_offset_s
+     FROM devices d LEFT JOIN device_health h ON h.device_id = d.id ORDER BY d.created_at, d.id`,
+  );
+  const now = hub.nowS();
+  return r.rows.map((d) => {
+    const seen = Math.max(Number(d.last_seen_at ?? 0), Number(d.reported_at ?? 0)) || null;
+    return {
+      id: d.id,
+      name: d.name,
+      region: d.region,
+      enabled: d.enabled,
+      lastSeq: Number(d.last_seq),
+      lastSeenAt: seen,
+      online: seen !== null && now - seen <= OFFLINE_AFTER_S,
+      appVersion: d.app_version,
+      queueDepth: d.queue_depth === null ? null : Number(d.queue_depth),
+      printer: d.printer_state,
+      clockOffsetSeconds: d.clock_offset_s === null ? null : Number(d.clock_offset_s),
+    };
+  });
+}
+
+/** Signed health reports from kiosks (same headers as push). */
+export const healthPlugin: FastifyPluginAsync<{ hub: HubService }> = async (app, { hub }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.post(HEALTH_PATH, async (req, reply) => {
+    const body = typeof req.body === 'string' ? req.body : '';
+    const dev = await hub.authenticate({ method: req.method, path: req.url, headers: req.headers, body });
+    if (!dev.ok) return reply.code(serviceStatus(dev.error)).send({ error: dev.error, hubTime: hub.nowS() });
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    const p = healthReportSchema.safeParse(json);
+    if (!p.success)
+      return reply
+        .code(400)
+        .send({ error: failure('MALFORMED', p.error.issues[0]?.message), hubTime: hub.nowS() });
+    const h = p.data;
+    await hub.db.query(
+      `INSERT INTO device_health (device_id, reported_at, app_version, queue_depth, printer_state, clock_offset_s, data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+       ON CONFLICT (device_id) DO UPDATE SET reported_at = EXCLUDED.reported_at, app_version = EXCLUDED.app_version,
+         queue_depth = EXCLUDED.queue_depth, printer_state = EXCLUDED.printer_state,
+         clock_offset_s = EXCLUDED.clock_offset_s, data = EXCLUDED.data`,
+      [
+        dev.value.id,
+        hub.nowS(),
+        h.appVersion,
+        h.queueDepth,
+        h.printer,
+        h.clockOffsetSeconds,
+        JSON.stringify(h),
+      ],
+    );
+    return { ok: true, hubTime: hub.nowS() };
+  });
+};
+
+export interface RefundView {
+  channel: string;
+  txnId: string;
+  billNo: string;
+  outTradeNo: string;
+  amountFen: number;
+  reason: string;
+  createdAt: number;
+  resolvedAt: number | null;
+  approvedBy: string | null;
+  approvedAt: number | null;
+}
+
+/** Refunds the hub has flagged (a second payment of a paid bill ...), with their approval. */
+export async function refundList(db: HubQueryable): Promise<RefundView[]> {
+  const r = await db.query<{
+    channel: string;
+    txn_id: string;
+    bill_no: string;
+    out_trade_no: string;
+    amount_fen: number;
+    reason: string;
+    created_at: number;
+    resolved_at: number | null;
+    approved_by: string | null;
+    approved_at: number | null;
+  }>(
+    `SELECT r.channel, r.txn_id, r.bill_no, r.out_trade_no, r.amount_fen, r.reason, r.created_at, r.resolved_at,
+       a.approved_by, a.approved_at
+     FROM pay_refunds r LEFT JOIN refund_approvals a ON a.channel = r.channel AND a.txn_id = r.txn_id
+     ORDER BY r.created_at DESC, r.txn_id LIMIT 500`,
+  );
+  return r.rows.map((x) => ({
+    channel: x.channel,
+    txnId: x.txn_id,
+    billNo: x.bill_no,
+    outTradeNo: x.out_trade_no,
+    amountFen: Number(x.amount_fen),
+    reason: x.reason,
+    createdAt: Number(x.created_at),
+    resolvedAt: x.resolved_at === null ? null : Number(x.resolved_at),
+    approvedBy: x.approved_by,
+    approvedAt: x.approved_at === null ? null : Number(x.approved_at),
+  }));
+}
+
+/**
+ * Records an operator's approval of a flagged refund (once; approving again answers the first approval).
+ * The refund job of the payment channels executes approved refunds through the channel.
+ */
+export async function approveRefund(
+  db: HubQueryable,
+  channel: string,
+  txnId: string,
+  by: string,
+  nowS: number,
+): Promise<Result<RefundView>> {
+  const exists = await db.query('SELECT 1 FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [
+    channel,
+    txnId,
+  ]);
+  if (!exists.rows.length) return fail('NOT_FOUND', `refund ${channel} ${txnId}`);
+  await db.query(
+    `INSERT INTO refund_approvals (channel, txn_id, approved_by, approved_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING`,
+    [channel, txnId, by, nowS],
+  );
+  const all = await refundList(db);
+  const v = all.find((x) => x.channel === channel && x.txnId === txnId);
+  return v ? ok(v) : fail('NOT_FOUND');
+}
+
+export interface RefusedEventView {
+  deviceId: string;
+  seq: number;
+  type: string;
+  reason: string | null;
+  receivedAt: number;
+}
+
+/** The security log: events the hub refused, with their devices, newest first. */
+export async function securityLog(db: HubQueryable, limit = 200): Promise<RefusedEventView[]> {
+  const r = await db.query<{
+    device_id: string;
+    seq: number;
+    type: string;
+    reason: string | null;
+    received_at: number;
+  }>(
+    "SELECT device_id, seq, type, reason, received_at FROM events WHERE status = 'rejected' ORDER BY received_at DESC, device_id, seq DESC LIMIT $1",
+    [limit],
+  );
+  return r.rows.map((e) => ({
+    deviceId: e.device_id,
+    seq: Number(e.seq),
+    type: e.type,
+    reason: e.reason,
+    receivedAt: Number(e.received_at),
+  }));
+}
