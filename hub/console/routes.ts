@@ -14,7 +14,7 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { enrollQrPayload, enrollCodeSchema } from '../../protocol/enroll.ts';
 import { failure, type Failure } from '../../protocol/result.ts';
-import { csvToRows } from '../../main/fines/fines.ts';
+import { finesFromCsv } from '../../protocol/fines-file.ts';
 import { CORE_READS, isCoreOp, runAdmin } from '../admin.ts';
 import type { HubService } from '../service.ts';
 import { audit } from '../integration/audit.ts';
@@ -229,7 +229,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
       const body = req.body;
       let source: () => AsyncIterable<{ line: number; value: unknown } | { line: number; error: string }>;
       if (typeof body === 'string') {
-        const rows = csvToRows(body);
+        const rows = finesFromCsv(body);
         if (!rows.ok) return send(reply, rows.error);
         source = async function* () {
           let line = 1;
