@@ -231,9 +231,13 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
       if (typeof body === 'string') {
         const rows = finesFromCsv(body);
         if (!rows.ok) return send(reply, rows.error);
+        const { rows: values, lines = [], problems = [] } = rows.value;
         source = async function* () {
-          let line = 1;
-          for (const value of rows.value.rows) yield { line: ++line, value };
+          for (const [i, value] of values.entries()) {
+            const line = lines[i] ?? i + 2;
+            const problem = problems[i];
+            yield problem ? { line, error: problem } : { line, value };
+          }
         };
       } else if (Array.isArray(body)) {
         source = async function* () {
