@@ -1,6 +1,7 @@
 // Hub storage: one small interface over PostgreSQL (pg Pool) and PGlite, the same SQL on both.
 // Numbered migrations (hub/migrations) are applied once each and recorded in a ledger table.
 import pg from 'pg';
+import { privateDir, privateTree, usePrivateUmask } from '../db/private.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { hubMigrations, type HubMigration } from './migrations/index.ts';
 
@@ -168,7 +169,13 @@ export async function openHubDb(opts: OpenHubDbOptions = {}): Promise<HubDb> {
     if (opts.listen !== false) await p.startListening();
     db = p;
   } else {
+    if (opts.dataDir) {
+      // PGlite writes its files with the process umask: private before the first one exists.
+      usePrivateUmask();
+      privateDir(opts.dataDir);
+    }
     const lite = await PGlite.create(opts.dataDir);
+    if (opts.dataDir) privateTree(opts.dataDir);
     const p = new PgliteHubDb(lite);
     if (opts.listen !== false) await p.startListening();
     db = p;

@@ -1,10 +1,11 @@
 // The kiosk backend in one object: data folder, device identity, database, and the services on top.
 // Every service takes the injected clock; every state change writes its outbox event in the same transaction.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { failure, FailureError } from '../protocol/result.ts';
 import path from 'node:path';
 import type { Database } from '../db/connection.ts';
 import { openDatabase } from '../db/connection.ts';
+import { privateDir, privateFilesIn, usePrivateUmask } from '../db/private.ts';
 import { migrate } from '../db/migrate.ts';
 import { kioskMigrations } from '../db/migrations/index.ts';
 import { systemClock, type Clock } from '../protocol/time.ts';
@@ -66,7 +67,10 @@ export interface Kiosk {
 
 export function openKiosk(opts: KioskOptions): Kiosk {
   const dataDir = path.resolve(opts.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The data folder and its files are this user's only (db/private.ts): umask first, so SQLite's WAL
+  // and shared-memory files are born 0600.
+  usePrivateUmask();
+  privateDir(dataDir);
   const rawClock = opts.clock ?? systemClock;
   const dbFile = path.join(dataDir, DB_FILE);
   if (!opts.allowMissingDb && existsSync(path.join(dataDir, KEY_FILE)) && dbIsMissingOrEmpty(dbFile)) {
@@ -74,6 +78,7 @@ export function openKiosk(opts: KioskOptions): Kiosk {
   }
   const identity = loadOrCreateIdentity(dataDir);
   const db = openDatabase(dbFile);
+  privateFilesIn(dataDir);
   // Bills are stamped with hub-corrected time when the offset is known (DESIGN.md, Sync).
   let offsetMs = 0;
   const clock: Clock = { now: () => rawClock.now() - offsetMs };
