@@ -84,15 +84,63 @@ class PgHubDb implements HubDb {
     }
   }
 
+  private closed = false;
+  private reconnecting = false;
+  /** How many times LISTEN was (re)established; tests wait on onListen. */
+  listenCount = 0;
+  private listenWatchers = new Set<() => void>();
+
+  private fire(): void {
+    for (const fn of this.listeners) fn();
+  }
+
   async startListening(): Promise<void> {
     const c = new pg.Client(this.clientConfig);
-    c.on('error', () => undefined);
-    await c.connect();
-    c.on('notification', () => {
-      for (const fn of this.listeners) fn();
-    });
-    await c.query(`LISTEN ${FEED_CHANNEL}`);
+    // A PostgreSQL restart (or a dropped connection) ends the LISTEN session: open a new one.
+    const lost = (): void => this.listenLost(c);
+    c.on('error', lost);
+    c.on('end', lost);
+    try {
+      await c.connect();
+      c.on('notification', () => this.fire());
+      await c.query(`LISTEN ${FEED_CHANNEL}`);
+    } catch (e) {
+      c.removeListener('end', lost);
+      c.removeListener('error', lost);
+      await c.end().catch(() => undefined);
+      throw e;
+    }
     this.listenClient = c;
+    this.listenCount++;
+    for (const w of this.listenWatchers) w();
+  }
+
+  private listenLost(c: pg.Client): void {
+    if (this.closed || this.listenClient !== c || this.reconnecting) return;
+    this.listenClient = undefined;
+    c.end().catch(() => undefined);
+    this.reconnecting = true;
+    void (async () => {
+      let delay = 100;
+      while (!this.closed) {
+        try {
+          await this.startListening();
+          // Changes committed while nobody listened were never announced: wake every waiter once.
+          this.fire();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, delay).unref());
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+      this.reconnecting = false;
+    })();
+  }
+
+  /** Calls fn each time LISTEN is established again (after a lost connection). */
+  onListen(fn: () => void): () => void {
+    this.listenWatchers.add(fn);
+    return () => this.listenWatchers.delete(fn);
   }
 
   onFeedChange(fn: () => void): () => void {
@@ -101,6 +149,7 @@ class PgHubDb implements HubDb {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.listenClient?.end().catch(() => undefined);
     await this.pool.end();
   }
