@@ -12,7 +12,7 @@ import { noticeDocument } from '../main/officer/api.ts';
 import { openKiosk } from '../main/kiosk.ts';
 import { loadSampleCodeTable } from '../main/officer/codes.ts';
 import { addBlocks } from '../main/officer/numbers.ts';
-import { parsePlate } from '../main/officer/plate.ts';
+import { parsePlate } from '../protocol/plate.ts';
 import { createTicketService } from '../main/officer/ticket.ts';
 import { billDocument } from '../main/ui/printing.ts';
 import { encodeBill } from '../printer/documents/index.ts';

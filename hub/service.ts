@@ -5,6 +5,7 @@
 // Feed positions (fines.rev, changes.pos) come from one sequence. Every writer of the feed first takes
 // an advisory transaction lock, so positions become visible in the order they were taken and a pull that
 // has read up to position p never misses a later commit below p.
+import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
 import { blockHolding } from './officer/blocks.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -523,7 +524,8 @@ export function createHubService(opts: HubServiceOptions) {
          data = CASE WHEN f.status = 'paid' THEN jsonb_set(EXCLUDED.data, '{status}', '"paid"') ELSE EXCLUDED.data END,
          rev = EXCLUDED.rev, updated_at = EXCLUDED.updated_at
        WHERE f.data IS DISTINCT FROM EXCLUDED.data AND NOT (f.status = 'paid' AND f.data = jsonb_set(EXCLUDED.data, '{status}', '"paid"'))`,
-      [JSON.stringify(fines), nowS()],
+      // The one plate normalization (protocol/plate.ts), so a lookup by any spelling of a plate finds it.
+      [JSON.stringify(fines.map((f) => ({ ...f, plate: normalizePlate(f.plate) }))), nowS()],
     );
     return r.rowCount;
   }
@@ -577,7 +579,7 @@ export function createHubService(opts: HubServiceOptions) {
     async byPlate(plate: string, vin6: string): Promise<Fine[]> {
       const r = await db.query<{ data: Fine }>(
         'SELECT data FROM fines WHERE plate = $1 AND vin6 = $2 ORDER BY decision_no LIMIT 100',
-        [plate, vin6.toUpperCase()],
+        [normalizePlate(plate), normalizeVin6(vin6)],
       );
       return r.rows.map((x) => x.data);
     },

@@ -9,8 +9,13 @@ import { z } from 'zod';
 import type { Fine } from '../protocol/fines.ts';
 import { maskPlate } from '../protocol/fines.ts';
 import { fail, ok, type Result } from '../protocol/result.ts';
+import type { ErrorCode } from '../protocol/errors.ts';
+import { DEFAULT_DECISION_PATTERN } from '../protocol/ids.ts';
 import { unixSeconds, type Clock } from '../protocol/time.ts';
 import { parseConfirmationToken, tokenFromBillUrl } from '../protocol/tokens.ts';
+import { normalizeDecisionNo } from '../protocol/decision.ts';
+import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
+import type { ReceiptInfo, ReceiptsService } from './payments/receipts.ts';
 import type { StaffService } from './staff/staff.ts';
 import { STAFF_ENTRY_POINTS } from './staff/pinguard.ts';
 import type { ShiftReport, ShiftService } from './shift/shift.ts';
@@ -33,8 +38,18 @@ export interface KioskPort {
   findByPlate(plate: string, vin6: string): Result<FineViewLike[]>;
   issueBill(decisionNo: string): Result<BillViewLike>;
   getBill(billNo: string): Result<BillViewLike>;
-  voidBill(billNo: string): Result<BillViewLike>;
+  /** Voids a bill at the counter; the reason is kept for the shift report. */
+  voidBill(billNo: string, reason?: string, staffId?: string): Result<BillViewLike>;
   confirm(token: string): Result<{ billNo: string }>;
+  /**
+   * The bill a confirmation already recorded here paid, when `token` verifies and its transaction is the
+   * one recorded for that bill: scanning it again asks for a copy of the receipt, not a second payment.
+   */
+  paidBy?(token: string): string | undefined;
+  /** Unpaid fines of the same vehicle (plate and vehicle id) as this fine, itself excluded. */
+  sameVehicleUnpaid?(decisionNo: string): FineViewLike[];
+  /** The regional decision number pattern (its source), for the screen's checks before a lookup. */
+  decisionPattern?(): string;
   billsSince(unix: number): BillViewLike[];
   paymentsSince(unix: number): { billNo: string; channel: string; amountFen: number; paidAt: number }[];
   enrollment(): { enrolled: boolean; hubBase?: string };
@@ -53,7 +68,7 @@ export type PrinterState =
 
 export type PrintDoc =
   | { kind: 'bill'; bill: BillViewLike }
-  | { kind: 'receipt'; bill: BillViewLike }
+  | { kind: 'receipt'; bill: BillViewLike; copy?: boolean }
   | { kind: 'test' }
   | { kind: 'shift'; report: ShiftReport };
 
@@ -91,8 +106,13 @@ export interface ApiConfig {
   scanGapMs: number;
 }
 
+/** The backend's receipts (main/payments/receipts.ts): printed when the payment becomes known. */
+export type ReceiptsPort = Pick<ReceiptsService, 'drain' | 'get' | 'reprint' | 'failed'>;
+
 export interface ApiDeps {
   clock: Clock;
+  /** Absent in small tests: receipts are then printed by the API call that learns of the payment. */
+  receipts?: ReceiptsPort;
   kiosk: KioskPort;
   printer: PrinterPort;
   sync: SyncPort;
@@ -131,7 +151,14 @@ export interface BillDto {
   status: BillStatus;
   fine: FineDto;
   payment?: { channel: string; txnId: string; paidAt: number; amountFen: number };
+  /** The receipt the backend prints for this bill's payment (absent while unpaid). */
+  receipt?: { state: ReceiptInfo['state']; errorCode?: string };
+  /** True when a confirmation scanned again printed a copy of the receipt. */
+  reprinted?: boolean;
 }
+
+/** What a scanned code turned out to be: a fine to pay, or a payment confirmation (recorded or reprinted). */
+export type ScanDto = { kind: 'fine'; fine: FineDto } | { kind: 'paid'; bill: BillDto };
 
 export interface StatusDto {
   online: boolean;
@@ -140,6 +167,8 @@ export interface StatusDto {
   deviceId: string;
   now: number;
   config: ApiConfig;
+  /** Source of the regional decision number pattern. */
+  decisionPattern: string;
 }
 
 function fineDto(f: Fine & Partial<Pick<FineViewLike, 'lateFeeFenToday' | 'totalFenToday'>>): FineDto {
@@ -204,17 +233,25 @@ function printerFailure(state: PrinterState): Result<never> | undefined {
 // Input schemas
 
 const decisionNo = z.string().regex(/^[0-9A-Za-z]{1,32}$/);
+/** A decision number as typed: folded (protocol/decision.ts) before it is checked. */
+const typedDecisionNo = z.string().max(64).transform(normalizeDecisionNo).pipe(decisionNo);
 const billNo = z.string().regex(/^[A-Z0-9-]{1,32}$/);
 const session = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 const empty = z.object({}).strict();
 const schemas = {
   status: empty,
-  findByDecisionNo: z.object({ decisionNo }).strict(),
+  findByDecisionNo: z.object({ decisionNo: typedDecisionNo }).strict(),
   findByScan: z.object({ code: z.string().min(1).max(512) }).strict(),
+  /** billNo: the bill on screen, if any (a confirmation of another bill that fails says so). */
+  scan: z.object({ code: z.string().min(1).max(512), billNo: billNo.optional() }).strict(),
   findByPlate: z
     .object({
-      plate: z.string().min(2).max(16),
-      vin6: z.string().regex(/^[0-9A-Za-z]{6}$/),
+      plate: z.string().max(32).transform(normalizePlate).pipe(z.string().min(2).max(16)),
+      vin6: z
+        .string()
+        .max(32)
+        .transform(normalizeVin6)
+        .pipe(z.string().regex(/^[0-9A-Z]{6}$/)),
     })
     .strict(),
   issueBill: z.object({ decisionNo }).strict(),
@@ -222,6 +259,7 @@ const schemas = {
   billStatus: z.object({ billNo }).strict(),
   confirmPayment: z.object({ token: z.string().min(1).max(512), billNo: billNo.optional() }).strict(),
   printReceipt: z.object({ billNo }).strict(),
+  otherUnpaid: z.object({ billNo }).strict(),
   // entry: where the PIN was typed (the citizen screen's staff button or a counter's console); each
   // entry point has its own lockout (main/staff/pinguard.ts).
   staffLogin: z
@@ -231,7 +269,19 @@ const schemas = {
   staffToday: z.object({ session }).strict(),
   staffIssue: z.object({ session, decisionNo }).strict(),
   staffReprint: z.object({ session, billNo }).strict(),
-  staffVoid: z.object({ session, billNo }).strict(),
+  staffVoid: z
+    .object({
+      session,
+      billNo,
+      reason: z
+        .string()
+        .trim()
+        .min(1)
+        .max(200)
+        .regex(/^[^\p{Cc}]+$/u),
+    })
+    .strict(),
+  staffReprintReceipt: z.object({ session, billNo }).strict(),
   staffConfirm: z.object({ session, token: z.string().min(1).max(512) }).strict(),
   staffShiftReport: z.object({ session }).strict(),
   staffPrinter: z.object({ session }).strict(),
@@ -244,7 +294,14 @@ export type ApiMethod = keyof typeof schemas;
 export const apiMethods = Object.keys(schemas) as ApiMethod[];
 
 export interface TodayDto {
-  bills: { billNo: string; decisionNo: string; amountFen: number; issuedAt: number; status: BillStatus }[];
+  bills: {
+    billNo: string;
+    decisionNo: string;
+    amountFen: number;
+    issuedAt: number;
+    status: BillStatus;
+    receipt?: ReceiptInfo['state'];
+  }[];
   payments: { billNo: string; channel: string; amountFen: number; paidAt: number }[];
 }
 
@@ -258,7 +315,14 @@ export const DEFAULT_CONFIG: ApiConfig = {
 /** Builds the API's handlers. Inputs arrive unchecked (`unknown`) and are parsed before use. */
 export function createApi(deps: ApiDeps) {
   const config: ApiConfig = { ...DEFAULT_CONFIG, ...deps.config };
-  const { kiosk, printer, sync, staff, shifts, clock } = deps;
+  const { kiosk, printer, sync, staff, shifts, clock, receipts } = deps;
+
+  async function dto(b: BillViewLike): Promise<BillDto> {
+    const d = await billDto(b);
+    const r = receipts?.get(b.billNo);
+    if (r) d.receipt = { state: r.state, ...(r.errorCode ? { errorCode: r.errorCode } : {}) };
+    return d;
+  }
 
   async function printDoc(doc: PrintDoc): Promise<Result<{ printed: true }>> {
     const before = printerFailure(await printer.status());
@@ -284,7 +348,7 @@ export function createApi(deps: ApiDeps) {
   async function issueAndDto(dn: string): Promise<Result<BillDto>> {
     const b = kiosk.issueBill(dn);
     if (!b.ok) return b;
-    return ok(await billDto(b.value));
+    return ok(await dto(b.value));
   }
 
   async function printBill(no: string): Promise<Result<{ printed: true }>> {
@@ -300,18 +364,71 @@ export function createApi(deps: ApiDeps) {
     const token = raw.trim();
     const parsed = parseConfirmationToken(token);
     if (!parsed.ok) return parsed;
-    if (forBill && parsed.value.claims.billNo !== forBill) return fail('WRONG_BILL');
+    // A confirmation of another bill is still a payment the kiosk must record; it is refused only if it
+    // is not a valid one. WRONG_BILL is kept for a confirmation that fails for the bill on screen.
     const r = kiosk.confirm(token);
-    if (!r.ok) return r;
+    if (!r.ok) {
+      // The same confirmation again: its bill is paid here already, the citizen wants the receipt.
+      const paidBill =
+        r.error.code === 'ALREADY_USED' || r.error.code === 'BILL_PAID' ? kiosk.paidBy?.(token) : undefined;
+      if (!paidBill) {
+        if (forBill && parsed.value.claims.billNo !== forBill) return fail('WRONG_BILL');
+        return r;
+      }
+      const again = receipts ? await receipts.reprint(paidBill) : await printDocFor(paidBill, true);
+      const b = kiosk.getBill(paidBill);
+      if (!b.ok) return b;
+      const d = await dto(b.value);
+      d.reprinted = again.ok;
+      return ok(d);
+    }
+    if (receipts) await receipts.drain();
     const b = kiosk.getBill(r.value.billNo);
-    return b.ok ? ok(await billDto(b.value)) : b;
+    return b.ok ? ok(await dto(b.value)) : b;
   }
 
+  /** Without a receipts service (small tests): print the receipt here. */
+  async function printDocFor(no: string, copy: boolean): Promise<Result<{ printed: true }>> {
+    const b = kiosk.getBill(no);
+    if (!b.ok) return b;
+    return printDoc({ kind: 'receipt', bill: b.value, ...(copy ? { copy } : {}) });
+  }
+
+  /**
+   * The receipt of a paid bill. With the receipts service the backend has printed it (or tried) when the
+   * payment became known: this only reports how that went, it never prints a second original.
+   */
   async function printReceipt(no: string): Promise<Result<{ printed: true }>> {
     const b = kiosk.getBill(no);
     if (!b.ok) return b;
     if (b.value.status !== 'paid') return fail('NOT_PAID_YET');
-    return printDoc({ kind: 'receipt', bill: b.value });
+    if (!receipts) return printDoc({ kind: 'receipt', bill: b.value });
+    await receipts.drain();
+    const r = receipts.get(no);
+    if (r?.state === 'printed') return ok({ printed: true });
+    return fail((r?.errorCode as ErrorCode | undefined) ?? 'PRINT_FAILED');
+  }
+
+  async function scanned(code: string, onScreen?: string): Promise<Result<ScanDto>> {
+    const c = code.trim();
+    if (c.startsWith('c1.')) {
+      const b = await confirmPayment(c, onScreen);
+      return b.ok ? ok({ kind: 'paid', bill: b.value }) : b;
+    }
+    const f = await findScanned(c);
+    return f.ok ? ok({ kind: 'fine', fine: f.value }) : f;
+  }
+
+  /** A notice carries the decision number, alone or at the end of a URL; a bill's QR names it too. */
+  async function findScanned(code: string): Promise<Result<FineDto>> {
+    // NFKC: a scanner in a Chinese IME's full-width mode types ４４０３… for 4403….
+    const c = code.normalize('NFKC').trim();
+    const billToken = tokenFromBillUrl(c);
+    const raw = billToken ? billToken.split('.')[2] : /([0-9A-Za-z]{1,32})\s*$/.exec(c)?.[1];
+    const dn = raw === undefined ? undefined : normalizeDecisionNo(raw);
+    if (!dn || !decisionNo.safeParse(dn).success) return fail('SCAN_UNKNOWN');
+    const f = await findOne(dn);
+    return f.ok ? ok(fineDto(f.value)) : f;
   }
 
   function today(): TodayDto {
@@ -326,6 +443,7 @@ export function createApi(deps: ApiDeps) {
         amountFen: b.amountFen,
         issuedAt: b.issuedAt,
         status: b.status,
+        ...(receipts?.get(b.billNo) ? { receipt: receipts.get(b.billNo)!.state } : {}),
       })),
       payments: kiosk.paymentsSince(start).map((p) => ({
         billNo: p.billNo,
@@ -346,6 +464,7 @@ export function createApi(deps: ApiDeps) {
         deviceId: kiosk.deviceId(),
         now: unixSeconds(clock),
         config,
+        decisionPattern: kiosk.decisionPattern?.() ?? DEFAULT_DECISION_PATTERN,
       });
     },
     async findByDecisionNo(i: z.infer<typeof schemas.findByDecisionNo>): Promise<Result<FineDto>> {
@@ -353,17 +472,14 @@ export function createApi(deps: ApiDeps) {
       return f.ok ? ok(fineDto(f.value)) : f;
     },
     async findByScan(i: z.infer<typeof schemas.findByScan>): Promise<Result<FineDto>> {
-      // A notice carries the decision number, alone or at the end of a URL; a bill's QR names it too.
-      const code = i.code.trim();
-      const billToken = tokenFromBillUrl(code);
-      const dn = billToken ? billToken.split('.')[2] : /([0-9A-Za-z]{1,32})\s*$/.exec(code)?.[1];
-      if (!dn || !decisionNo.safeParse(dn).success) return fail('MALFORMED', 'not a decision notice code');
-      const f = await findOne(dn);
-      return f.ok ? ok(fineDto(f.value)) : f;
+      return findScanned(i.code.trim());
+    },
+    /** Any scanned code on any citizen screen: a notice or bill (the fine) or a payment confirmation. */
+    async scan(i: z.infer<typeof schemas.scan>): Promise<Result<ScanDto>> {
+      return scanned(i.code, i.billNo);
     },
     async findByPlate(i: z.infer<typeof schemas.findByPlate>): Promise<Result<FineDto[]>> {
-      const plate = i.plate.toUpperCase();
-      const vin6 = i.vin6.toUpperCase();
+      const { plate, vin6 } = i;
       let r = kiosk.findByPlate(plate, vin6);
       // Not cached here: an online kiosk asks the hub, which caches what it finds.
       if (!r.ok && r.error.code === 'FINE_NOT_FOUND' && sync.lookup) {
@@ -382,13 +498,23 @@ export function createApi(deps: ApiDeps) {
     },
     async billStatus(i: z.infer<typeof schemas.billStatus>): Promise<Result<BillDto>> {
       const b = kiosk.getBill(i.billNo);
-      return b.ok ? ok(await billDto(b.value)) : b;
+      return b.ok ? ok(await dto(b.value)) : b;
     },
     async confirmPayment(i: z.infer<typeof schemas.confirmPayment>): Promise<Result<BillDto>> {
       return confirmPayment(i.token, i.billNo);
     },
     async printReceipt(i: z.infer<typeof schemas.printReceipt>): Promise<Result<{ printed: true }>> {
       return printReceipt(i.billNo);
+    },
+    /**
+     * After paying: the same vehicle's other unpaid fines, to pay in turn. Only for a paid bill, so the
+     * list is shown to whoever just paid a fine of that vehicle.
+     */
+    async otherUnpaid(i: z.infer<typeof schemas.otherUnpaid>): Promise<Result<FineDto[]>> {
+      const b = kiosk.getBill(i.billNo);
+      if (!b.ok) return b;
+      if (b.value.status !== 'paid') return fail('NOT_PAID_YET');
+      return ok((kiosk.sameVehicleUnpaid?.(b.value.decisionNo) ?? []).map(fineDto));
     },
     async staffLogin(i: z.infer<typeof schemas.staffLogin>) {
       return staff.login(i.pin, i.entry);
@@ -412,17 +538,27 @@ export function createApi(deps: ApiDeps) {
       return withStaff(i.session, async () => printBill(i.billNo));
     },
     async staffVoid(i: z.infer<typeof schemas.staffVoid>): Promise<Result<BillDto>> {
-      return withStaff(i.session, async () => {
-        const b = kiosk.voidBill(i.billNo);
-        return b.ok ? ok(await billDto(b.value)) : b;
+      return withStaff(i.session, async (who) => {
+        const b = kiosk.voidBill(i.billNo, i.reason, who);
+        return b.ok ? ok(await dto(b.value)) : b;
       });
     },
     async staffConfirm(i: z.infer<typeof schemas.staffConfirm>) {
       return withStaff(i.session, async () => {
         const b = await confirmPayment(i.token);
         if (!b.ok) return b;
-        const p = await printReceipt(b.value.billNo);
+        const p = b.value.reprinted ? ok({ printed: true }) : await printReceipt(b.value.billNo);
         return ok({ bill: b.value, printError: p.ok ? undefined : p.error });
+      });
+    },
+    /** Any paid bill's receipt again, marked as a copy. */
+    async staffReprintReceipt(i: z.infer<typeof schemas.staffReprintReceipt>) {
+      return withStaff(i.session, async () => {
+        if (receipts) return receipts.reprint(i.billNo);
+        const b = kiosk.getBill(i.billNo);
+        if (!b.ok) return b;
+        if (b.value.status !== 'paid') return fail('NOT_PAID_YET');
+        return printDoc({ kind: 'receipt', bill: b.value, copy: true });
       });
     },
     async staffShiftReport(i: z.infer<typeof schemas.staffShiftReport>) {

@@ -226,7 +226,12 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
     // The launch URL: swap the token for the cookie, then drop it from the address bar.
     const t = url.searchParams.get('t');
     if (url.pathname === '/' && t !== null) {
-      if (!safeEqual(t, token)) return refuse(res, 401, 'UNAUTHORIZED', 'wrong session token');
+      // A stale or wrong launch URL: no cookie, and the page itself says how to open the kiosk (no raw JSON).
+      if (!safeEqual(t, token)) {
+        res.writeHead(303, { location: '/#no-session', 'cache-control': 'no-store' });
+        res.end();
+        return;
+      }
       res.writeHead(303, {
         location: '/',
         'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Io } from './cli/framework.ts';
+import { failure, FailureError } from '../protocol/result.ts';
 import { openKiosk, type Kiosk, type KioskOptions } from './kiosk.ts';
 import { electronBinary, runElectron } from './ui/electron-bin.ts';
 import { launchKiosk } from './ui/launch.ts';
@@ -22,6 +23,26 @@ export interface StartOptions extends KioskOptions {
   demoHub?: boolean;
   /** Sample fines to load when the fines table is empty (default samples/fines.sample.json). */
   sampleFines?: string | false;
+  /** The kiosk screen's port (default FINEKIOSK_UI_PORT, else DEFAULT_UI_PORT): the same across restarts. */
+  uiPort?: number;
+}
+
+/**
+ * The kiosk screen's fixed default port. A browser in kiosk mode keeps its address when the backend
+ * restarts, so the page finds it again (with the session kept in the data folder, main/ui/launch.ts).
+ */
+export const DEFAULT_UI_PORT = 8660;
+
+/** The UI port from the options, else FINEKIOSK_UI_PORT, else the fixed default; bad values refused. */
+export function uiPortFrom(opt: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (opt !== undefined) return opt;
+  const v = env.FINEKIOSK_UI_PORT;
+  if (v === undefined || v === '') return DEFAULT_UI_PORT;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new FailureError(failure('MALFORMED', `FINEKIOSK_UI_PORT must be a port number, not ${v}`));
+  }
+  return n;
 }
 
 /** Opens the kiosk and loads the sample fines into an empty database. The caller closes it. */
@@ -53,10 +74,12 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
   // `npm start` (FINEKIOSK_DEMO_HUB=1) runs a local hub with the pay page and the channel simulator too.
   const env = io.env ?? process.env;
   const withHub = opts.demoHub ?? env.FINEKIOSK_DEMO_HUB === '1';
-  const { demoHub: _demo, ...rest } = opts;
+  const { demoHub: _demo, uiPort: _port, ...rest } = opts;
   const l = await launchKiosk({
     ...rest,
     io,
+    uiPort: uiPortFrom(opts.uiPort, env),
+    keepSession: true,
     ...(withHub ? { demoHub: { port: await freePort(8080), simPort: await freePort(8090) } } : {}),
   });
   try {

@@ -37,7 +37,7 @@ export const messages = {
   PRINTER_TIMEOUT: { en: 'Printer did not answer in time', zh: '打印机响应超时' },
   PRINT_FAILED: { en: 'Printing failed', zh: '打印失败' },
   PRINT_QR_TOO_WIDE: {
-    en: 'The payment code would not fit the printer\'s print width',
+    en: "The payment code would not fit the printer's print width",
     zh: '二维码超出打印机的打印宽度',
   },
   HUB_UNREACHABLE: { en: 'The hub cannot be reached', zh: '无法连接中心服务器' },
@@ -56,6 +56,14 @@ export const messages = {
   LOCKED: { en: 'Too many failed attempts; locked for a while', zh: '失败次数过多，已暂时锁定' },
   WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
   NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
+  SCAN_UNKNOWN: {
+    en: 'This code is not a decision notice, a bill or a payment confirmation',
+    zh: '无法识别该条码：请扫描处罚决定书、缴款单或支付凭证',
+  },
+  SERVICE_UNAVAILABLE: {
+    en: 'Service temporarily unavailable',
+    zh: '服务暂不可用',
+  },
   CHANNEL_ERROR: { en: 'The payment channel refused the request', zh: '支付渠道拒绝了请求' },
   WRONG_MERCHANT: {
     en: 'The notification is for another merchant or app',

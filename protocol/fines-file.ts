@@ -3,6 +3,7 @@
 // row of the same names; UTF-8 with or without a byte-order mark. CSV is parsed by csv-parse (RFC 4180).
 // Validation is per row, so a streaming reader can use the same rule; an import stays all or nothing.
 import { parse as parseCsvSync } from 'csv-parse/sync';
+import { plausibleDecisionNo } from './decision.ts';
 import { FINE_FIELDS, fineSchema, type Fine } from './fines.ts';
 import { fail, ok, type Result } from './result.ts';
 
@@ -143,7 +144,8 @@ export function validateFineRow(raw: unknown, decisionPattern?: RegExp): { fine:
         .join('; '),
     };
   }
-  if (decisionPattern && !decisionPattern.test(parsed.data.decisionNo)) {
+  // A stand-alone officer number ({deviceId}S{8 digits}) is valid beside the region's pattern.
+  if (decisionPattern && !plausibleDecisionNo(parsed.data.decisionNo, decisionPattern)) {
     return { reason: 'decisionNo: does not match the decision number format' };
   }
   return { fine: parsed.data };

@@ -5,6 +5,7 @@ import { m002Printing } from './002_printing.ts';
 import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
+import { m008Receipts } from './008_receipts.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
 import { m010Recovery } from './010_recovery.ts';
 
@@ -16,6 +17,7 @@ export const kioskMigrations: Migration[] = [
   m003Sync,
   m004Staff,
   m005Officer,
+  m008Receipts,
   m009PinGuard,
   m010Recovery,
   // 002 printing, 003 sync, 004 staff, 005 officer

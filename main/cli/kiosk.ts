@@ -75,11 +75,18 @@ const asBill = (v: unknown): string => billText(v as BillView);
 export const commands: Command[] = [
   {
     path: ['start'],
-    usage: 'start [--data DIR]',
-    summary: 'run the kiosk (loads the sample fines on first run)',
+    usage: 'start [--data DIR] [--ui-port N]',
+    summary: 'run the kiosk (loads the sample fines on first run); screen on a fixed port (default 8660)',
+    options: { 'ui-port': { type: 'string' } },
     run: async (ctx) => {
       try {
-        const r = await startKiosk({ dataDir: ctx.dataDir, io: ctx.io });
+        const p = optString(ctx, 'ui-port');
+        if (p !== undefined && !/^[0-9]{1,5}$/.test(p)) return fail('MALFORMED', `--ui-port ${p}`);
+        const r = await startKiosk({
+          dataDir: ctx.dataDir,
+          io: ctx.io,
+          ...(p !== undefined ? { uiPort: Number(p) } : {}),
+        });
         return ok(ctx.json ? r : undefined);
       } catch (e) {
         if (e instanceof FailureError) return { ok: false, error: e.failure };

@@ -8,6 +8,8 @@ import type { Database } from '../../db/connection.ts';
 import { decodeFinesFile, validateFineRows } from '../../protocol/fines-file.ts';
 import { fineSchema, type Fine } from '../../protocol/fines.ts';
 import { VIN6_RE } from '../../protocol/ids.ts';
+import { normalizePlate, normalizeVin6 } from '../../protocol/plate.ts';
+import { normalizeDecisionNo, plausibleDecisionNo } from '../../protocol/decision.ts';
 import { lateFeeFen } from '../../protocol/latefee.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDate, unixSeconds, type Clock } from '../../protocol/time.ts';
@@ -63,10 +65,7 @@ export function fineFromRow(r: FineRow): Fine {
   return f;
 }
 
-/** Plates are compared in upper case without spaces: 京a 12345 and 京A12345 are one plate. */
-export function normalizePlate(plate: string): string {
-  return plate.replace(/[\s·•-]/g, '').toUpperCase();
-}
+export { normalizePlate };
 
 /** Built once: zod compiles a schema on first use, so a schema made per row would compile per row. */
 
@@ -74,7 +73,10 @@ const plateSchema = z
   .string()
   .transform(normalizePlate)
   .pipe(z.string().min(2, 'plate: at least 2 characters').max(16, 'plate: at most 16 characters'));
-const vin6Schema = z.string().trim().regex(VIN6_RE, 'vin6: the last 6 letters or digits of the vehicle id');
+const vin6Schema = z
+  .string()
+  .transform(normalizeVin6)
+  .pipe(z.string().regex(VIN6_RE, 'vin6: the last 6 letters or digits of the vehicle id'));
 
 export interface FinesService {
   importFile(file: string): Result<ImportReport>;
@@ -132,9 +134,9 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
 
   const checkDecisionNo = (no: unknown): Result<string> => {
     if (typeof no !== 'string') return fail('MALFORMED', 'decision number must be text');
-    const s = no.trim();
+    const s = normalizeDecisionNo(no);
     const re = settings.decisionPattern();
-    if (s.length > 32 || !/^[0-9A-Za-z]+$/.test(s) || !re.test(s)) {
+    if (!plausibleDecisionNo(s, re)) {
       return fail('MALFORMED', `decision number does not match the pattern ${re.source}`);
     }
     return ok(s);

@@ -4,6 +4,7 @@
 // prefixed with the device id is used instead, and says so in every number it makes.
 import { z } from 'zod';
 import type { Database } from '../../db/connection.ts';
+import { STANDALONE_WIDTH } from '../../protocol/decision.ts';
 import { DECISION_NO_RE, REGION_RE } from '../../protocol/ids.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 
@@ -25,8 +26,8 @@ export type DecisionBlock = z.infer<typeof decisionBlockSchema>;
 export const LOW_WATER = 100;
 
 export const STANDALONE_BLOCK_ID = 'standalone';
-/** Stand-alone numbers: {deviceId}S{8 digits}; the S marks the local sequence (never a hub number). */
-const STANDALONE_WIDTH = 8;
+// Stand-alone numbers: {deviceId}S{8 digits}; the S marks the local sequence (never a hub number).
+// Their shape is protocol/decision.ts's, so every kiosk takes them.
 
 export function formatDecisionNo(prefix: string, width: number, n: number): string {
   return prefix + String(n).padStart(width, '0');

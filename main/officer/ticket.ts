@@ -15,7 +15,7 @@ import { appendEvent } from '../outbox/outbox.ts';
 import { PLATELESS_KINDS, vehicleKindSchema, type CodeTable, type VehicleKind } from './codes.ts';
 import { numberStatus, takeNextNumber, type NumberStatus } from './numbers.ts';
 import { officerIdSchema } from './officers.ts';
-import { parsePlate, type PlateKind } from './plate.ts';
+import { parsePlate, type PlateKind } from '../../protocol/plate.ts';
 
 /** Stored as the plate of fines that have none, so the fine stays well-formed. */
 export const NO_PLATE: Record<'pedestrian' | 'non-motor', string> = {

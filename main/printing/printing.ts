@@ -49,13 +49,17 @@ export function billDocument(b: BillLike, copy = false): BillDocument {
 }
 
 export function receiptDocument(
-  b: Pick<BillView, 'billNo' | 'decisionNo' | 'deviceId' | 'payment'>,
+  b: Pick<BillView, 'billNo' | 'decisionNo' | 'deviceId' | 'payment'> &
+    Partial<Pick<BillView, 'fineFen' | 'lateFeeFen' | 'fine'>>,
 ): Result<ReceiptDocument> {
   if (!b.payment) return fail('FINE_NOT_PAYABLE', `bill ${b.billNo} has no payment to print a receipt for`);
   return ok({
     billNo: b.billNo,
     decisionNo: b.decisionNo,
     amountFen: b.payment.amountFen,
+    ...(b.fineFen !== undefined ? { fineFen: b.fineFen } : {}),
+    ...(b.lateFeeFen !== undefined ? { lateFeeFen: b.lateFeeFen } : {}),
+    ...(b.fine ? { points: b.fine.points } : {}),
     channel: b.payment.channel,
     txnId: b.payment.txnId,
     paidAt: b.payment.paidAt,

@@ -27,6 +27,12 @@ export function shiftReportBlocks(r: ShiftReport): Block[] {
     const t = r.totals[key] ?? { count: 0, amountFen: 0 };
     blocks.push(pair(label, `${t.count} 笔 / ${formatFen(t.amountFen)}`));
   }
+  if (r.voids?.length) {
+    blocks.push(rule(), text('作废原因 Void reasons', { bold: true }));
+    for (const v of r.voids) {
+      blocks.push(pair(v.billNo, shanghaiDateTime(v.voidedAt)), text(v.reason));
+    }
+  }
   blocks.push(rule(), pair('实收合计 Total received', formatFen(r.paidFen), { bold: true }), rule('='));
   return blocks;
 }

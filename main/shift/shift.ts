@@ -24,6 +24,8 @@ export interface ShiftReport {
   /** Keys: alipay, wechat (payments), issued, voided (bills). */
   totals: ShiftTotals;
   paidFen: number;
+  /** Bills voided at the counter in this shift, each with the reason staff gave. */
+  voids?: { billNo: string; reason: string; staffId: string; voidedAt: number }[];
 }
 
 /** Writes an outbox event inside the caller's transaction (main/outbox appendEvent). */
@@ -69,6 +71,18 @@ export function createShiftService(opts: {
           totals.voided!.amountFen += b.amountFen;
         }
       }
+      const voids = (
+        db
+          .prepare(
+            'SELECT bill_no, reason, staff_id, voided_at FROM void_reasons WHERE voided_at >= ? AND voided_at <= ? ORDER BY voided_at, bill_no',
+          )
+          .all(openedAt, closedAt) as {
+          bill_no: string;
+          reason: string;
+          staff_id: string;
+          voided_at: number;
+        }[]
+      ).map((v) => ({ billNo: v.bill_no, reason: v.reason, staffId: v.staff_id, voidedAt: v.voided_at }));
       const name = db.prepare('SELECT name FROM staff WHERE id = ?').get(staffId) as
         { name: string } | undefined;
       const report: ShiftReport = {
@@ -80,6 +94,7 @@ export function createShiftService(opts: {
         closedAt,
         totals,
         paidFen: (totals.alipay?.amountFen ?? 0) + (totals.wechat?.amountFen ?? 0),
+        ...(voids.length ? { voids } : {}),
       };
       db.transaction(() => {
         db.prepare(

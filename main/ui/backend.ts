@@ -3,6 +3,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail, ok, type Result } from '../../protocol/result.ts';
+import { unixSeconds } from '../../protocol/time.ts';
+import { verifyConfirmationToken } from '../../protocol/tokens.ts';
+import { createReceiptsService, type ReceiptsService } from '../payments/receipts.ts';
 import {
   createApi,
   type ApiConfig,
@@ -26,6 +29,12 @@ export const RENDERER_DIST = path.join(
 );
 
 export function kioskPort(kiosk: Kiosk): KioskPort {
+  const paymentOf = kiosk.db.prepare<[string], { bill_no: string }>(
+    'SELECT bill_no FROM payments WHERE txn_id = ?',
+  );
+  const voidReason = kiosk.db.prepare<[string, string, string, number]>(
+    'INSERT INTO void_reasons (bill_no, reason, staff_id, voided_at) VALUES (?, ?, ?, ?) ON CONFLICT (bill_no) DO NOTHING',
+  );
   return {
     deviceId: () => kiosk.identity.deviceId,
     findByDecisionNo: (no) => kiosk.fines.findByDecisionNo(no),
@@ -36,10 +45,31 @@ export function kioskPort(kiosk: Kiosk): KioskPort {
       kiosk.bills.expireDue();
       return kiosk.bills.get(no);
     },
-    voidBill: (no) => kiosk.bills.void(no, 'staff'),
+    voidBill: (no, reason, staffId) =>
+      // The void and its reason in one transaction: the shift report lists both or neither.
+      kiosk.db.transaction(() => {
+        const r = kiosk.bills.void(no, 'staff');
+        if (r.ok && reason) {
+          voidReason.run(no, reason, staffId ?? '', unixSeconds(kiosk.clock));
+        }
+        return r;
+      })(),
     confirm: (token) => {
       const r = kiosk.payments.confirm(token);
       return r.ok ? ok({ billNo: r.value.billNo }) : r;
+    },
+    paidBy: (token) => {
+      const v = verifyConfirmationToken(token.trim(), (id) => kiosk.trust.hubKey(id));
+      if (!v.ok) return undefined;
+      const row = paymentOf.get(v.value.txnId);
+      return row && row.bill_no === v.value.billNo ? row.bill_no : undefined;
+    },
+    decisionPattern: () => kiosk.settings.decisionPattern().source,
+    sameVehicleUnpaid: (dn) => {
+      const f = kiosk.fines.get(dn);
+      if (!f) return [];
+      const r = kiosk.fines.findByPlate(f.plate, f.vehicleIdLast6);
+      return r.ok ? r.value.filter((x) => x.status === 'unpaid' && x.decisionNo !== dn) : [];
     },
     billsSince: (t) => kiosk.bills.listSince(t),
     paymentsSince: (t) => kiosk.payments.listSince(t),
@@ -80,6 +110,8 @@ export interface UiOptions {
   config?: Partial<ApiConfig>;
   staticDir?: string;
   port?: number;
+  /** The session token (default: a fresh one per boot). */
+  token?: string;
   pinCost?: PinCost;
   onError?(method: string, err: unknown): void;
   /** Another area's API methods (officer mode), tried before the kiosk's: undefined means not mine. */
@@ -88,6 +120,8 @@ export interface UiOptions {
 
 export interface Ui {
   server: UiServer;
+  /** Prints each receipt once when its payment becomes known; call drain() when a payment may have arrived. */
+  receipts: ReceiptsService;
   staff: StaffService;
   shifts: ShiftService;
   call: ReturnType<typeof createApi>['call'];
@@ -105,8 +139,15 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     source: { billsSince: port.billsSince, paymentsSince: port.paymentsSince },
     appendEvent: (_db, type, payload, at) => kiosk.outbox.append(type, payload, at),
   });
+  // The receipt follows the payment: printed by the backend, whichever screen shows.
+  const receipts = createReceiptsService(kiosk.db, kiosk.clock, async (billNo, copy) => {
+    const b = kiosk.bills.get(billNo);
+    if (!b.ok) return b;
+    return opts.printer.print({ kind: 'receipt', bill: b.value, ...(copy ? { copy } : {}) });
+  });
   const api = createApi({
     clock: kiosk.clock,
+    receipts,
     kiosk: port,
     printer: opts.printer,
     sync: opts.sync ?? localSync(kiosk),
@@ -118,7 +159,8 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     call: (method, input) => opts.extraCall?.(method, input) ?? api.call(method, input),
     staticDir: opts.staticDir ?? RENDERER_DIST,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.onError ? { onError: opts.onError } : {}),
   });
-  return { server, staff, shifts, call: api.call, close: () => server.close() };
+  return { server, staff, shifts, receipts, call: api.call, close: () => server.close() };
 }

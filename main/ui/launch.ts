@@ -1,6 +1,8 @@
 // Starts the kiosk with its screen: the kiosk core, the print service (an in-process virtual printer
 // unless a printer URL is configured), the first staff PIN on first run, and the loopback UI server.
 // `finekiosk start` (main/start.ts) and the Electron shell both come through here.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../../protocol/result.ts';
 import { kioskProfile } from '../printing/printing.ts';
@@ -19,6 +21,23 @@ import type { SyncEngine } from '../sync/engine.ts';
 import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
 
+/** The session token kept in the data folder, made on first use (random, 32 bytes, owner-only file). */
+export function keptSessionToken(dataDir: string): string {
+  const file = path.join(dataDir, 'ui-session');
+  try {
+    const t = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{43}$/.test(t)) return t;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const t = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${t}\n`, { mode: 0o600 });
+  return t;
+}
+
+/** How often the backend looks for receipts due (a payment that arrived by sync). */
+const RECEIPT_POLL_MS = 1000;
+
 export interface LaunchOptions extends Omit<StartOptions, 'io' | 'demoHub'> {
   io: Pick<Io, 'stdout' | 'stderr'>;
   /** A real printer (tcp://, usb://, file://, serial://); default: a virtual printer in this process. */
@@ -27,6 +46,11 @@ export interface LaunchOptions extends Omit<StartOptions, 'io' | 'demoHub'> {
   printedDir?: string;
   profile?: string;
   uiPort?: number;
+  /**
+   * Keep the screen's session token in the data folder (ui-session, mode 0600) and reuse it, so a browser
+   * page left open finds the backend again after a restart; default: a fresh token per boot.
+   */
+  keepSession?: boolean;
   config?: Partial<ApiConfig>;
   staticDir?: string;
   pinCost?: PinCost;
@@ -123,6 +147,7 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       ...(opts.config ? { config: opts.config } : {}),
       ...(opts.staticDir ? { staticDir: opts.staticDir } : {}),
       ...(opts.uiPort !== undefined ? { port: opts.uiPort } : {}),
+      ...(opts.keepSession ? { token: keptSessionToken(kiosk.dataDir) } : {}),
       ...(opts.pinCost ? { pinCost: opts.pinCost } : {}),
       extraCall: officerCall({ kiosk, printService, printerUrl, profile }),
       onError: (method, err) =>
@@ -138,6 +163,14 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     const expiry = setInterval(() => kiosk.bills.expireDue(), 60_000);
     expiry.unref();
     closers.push(() => clearInterval(expiry));
+    // Payments from the hub land through the sync engine: a receipt due is printed within a second,
+    // and any left due by a restart at once.
+    const drain = () =>
+      void ui.receipts.drain().catch((e: unknown) => opts.io.stderr(`receipts: ${(e as Error).message}\n`));
+    drain();
+    const receiptTimer = setInterval(drain, RECEIPT_POLL_MS);
+    receiptTimer.unref();
+    closers.push(() => clearInterval(receiptTimer));
     return {
       kiosk,
       ui,

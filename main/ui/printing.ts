@@ -38,7 +38,7 @@ export function servicePrinter(opts: {
         case 'receipt': {
           const d = receiptDocument({ ...doc.bill, payment: doc.bill.payment as BillView['payment'] });
           if (!d.ok) return d;
-          bytes = encodeReceipt(d.value, profile);
+          bytes = encodeReceipt({ ...d.value, ...(doc.copy ? { copy: true } : {}) }, profile);
           ref = doc.bill.billNo;
           break;
         }

@@ -14,7 +14,8 @@ export function engineSync(kiosk: Kiosk, engine: SyncEngine): SyncPort {
         online,
         queued: s.queued,
         ...(s.lastSuccessAt !== null ? { lastSuccessAt: s.lastSuccessAt } : {}),
-        ...(s.lastError ? { lastError: `${s.lastError.code}: ${s.lastError.message}` } : {}),
+        // The code only: the screen shows the catalogue's message in its own language.
+        ...(s.lastError ? { lastError: s.lastError.code } : {}),
         ...(s.clockOffsetSeconds !== null ? { clockOffsetMs: s.clockOffsetSeconds * 1000 } : {}),
         rejected: s.rejected.length,
       };

@@ -16,6 +16,10 @@ export const receiptDocumentSchema = z.object({
   billNo: billNoSchema,
   decisionNo: decisionNoSchema.optional(),
   amountFen: fenSchema,
+  /** The fine, the late fee (加处罚款) and the points, each on its own line when given. */
+  fineFen: fenSchema.optional(),
+  lateFeeFen: fenSchema.optional(),
+  points: z.number().int().min(0).max(12).optional(),
   channel: channelSchema,
   txnId: txnIdSchema,
   paidAt: unixSecondsSchema,
@@ -34,8 +38,11 @@ export function receiptBlocks(d: ReceiptDocument): Block[] {
   if (d.copy) blocks.push(text('（补打 Reprint）', { align: 'center' }));
   blocks.push(rule(), pair('缴款单号 Bill No.', d.billNo));
   if (d.decisionNo) blocks.push(pair('决定书编号 Decision No.', d.decisionNo));
+  if (d.fineFen !== undefined) blocks.push(pair('罚款 Fine', formatFen(d.fineFen)));
+  if (d.lateFeeFen !== undefined) blocks.push(pair('加处罚款 Late fee', formatFen(d.lateFeeFen)));
+  if (d.points !== undefined) blocks.push(pair('记分 Points', String(d.points)));
   blocks.push(
-    pair('金额 Amount', formatFen(d.amountFen), { bold: true }),
+    pair('合计 Total paid', formatFen(d.amountFen), { bold: true }),
     pair('渠道 Channel', CHANNEL[d.channel]),
     pair('交易号 Transaction', d.txnId),
     pair('支付时间 Paid at', printTime(d.paidAt)),

@@ -2,9 +2,11 @@
 // always visible, the barcode-scanner listener and the idle timer.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { BillDto, FineDto, StatusDto } from '../../main/api.ts';
-import type { Failure } from '../../protocol/result.ts';
-import { api } from './api.ts';
+import type { BillDto, FineDto, ScanDto, StatusDto } from '../../main/api.ts';
+import { normalizeDecisionNo, plausibleDecisionNo } from '../../protocol/decision.ts';
+import { failure } from '../../protocol/result.ts';
+import type { Failure, Result } from '../../protocol/result.ts';
+import { api, onLink } from './api.ts';
 import { FailureText, FineDetails, Keypad, isZh, money, when } from './components.tsx';
 import { createIdleTimer, type IdleState } from './idle.ts';
 import { StaffConsole, StaffLogin, type StaffSession } from './staff.tsx';
@@ -14,11 +16,11 @@ export type Screen =
   | { name: 'start' }
   | { name: 'keypad' }
   | { name: 'plate' }
-  | { name: 'fine'; fine: FineDto }
-  | { name: 'fines'; fines: FineDto[] }
+  | { name: 'fine'; fine: FineDto; back: Screen }
+  | { name: 'fines'; fines: FineDto[]; back: Screen }
   | { name: 'busy' }
   | { name: 'bill'; bill: BillDto; printed: boolean }
-  | { name: 'paid'; bill: BillDto; receiptPrinted: boolean }
+  | { name: 'paid'; bill: BillDto; others?: FineDto[] }
   | { name: 'error'; error: Failure; bill?: BillDto; back?: Screen }
   | { name: 'staffLogin' }
   | { name: 'staff'; session: StaffSession };
@@ -90,18 +92,36 @@ function Countdown({ expiresAt, offsetMs }: { expiresAt: number; offsetMs: numbe
   return <span data-testid="time-left">{`${h}:${m}:${s}`}</span>;
 }
 
-const PROVINCES = [...'京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼'];
+/** First key of a plate: the 31 provinces, and 使 for embassy plates. */
+const PROVINCES = [...'京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼', '使'];
 const ALNUM = [...'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'];
+/** Last key(s) of special plates: Hong Kong, Macau, coach, trailer, consulate, police, emergency. */
+const SUFFIXES = ['港', '澳', '学', '挂', '领', '警', '应急'];
+/** The longest plate: new-energy (8), or province + letter + 4 + 应急 (9). */
+const PLATE_MAX = 9;
 
-function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(): void }) {
+export interface PlateInput {
+  plate: string;
+  vin6: string;
+}
+
+function PlateScreen(props: {
+  value: PlateInput;
+  onChange(v: PlateInput): void;
+  onFind(plate: string, vin6: string): void;
+  onBack(): void;
+}) {
   const { t } = useTranslation();
-  const [plate, setPlate] = useState('');
-  const [vin6, setVin6] = useState('');
-  const [field, setField] = useState<'plate' | 'vin6'>('plate');
+  const { plate, vin6 } = props.value;
+  const [field, setField] = useState<'plate' | 'vin6'>(plate.length >= 7 ? 'vin6' : 'plate');
   const value = field === 'plate' ? plate : vin6;
-  const set = field === 'plate' ? setPlate : setVin6;
-  const max = field === 'plate' ? 8 : 6;
-  const keys = field === 'plate' && plate === '' ? PROVINCES : ALNUM;
+  const set = (v: string) => props.onChange(field === 'plate' ? { plate: v, vin6 } : { plate, vin6: v });
+  const max = field === 'plate' ? PLATE_MAX : 6;
+  const first = field === 'plate' && plate === '';
+  const keys = first ? PROVINCES : ALNUM;
+  const press = (k: string) => value.length + k.length <= max && set(value + k);
+  // 应急 is two characters but one key: deleting takes it away whole.
+  const back = () => set(value.endsWith('应急') ? value.slice(0, -2) : value.slice(0, -1));
   return (
     <main className="screen">
       <h1>{t('plate.title')}</h1>
@@ -127,9 +147,9 @@ function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(
           <span className="field-value">{vin6 || '\u00a0'}</span>
         </button>
       </div>
-      {keys === PROVINCES && <p className="hint">{t('plate.province')}</p>}
+      {first && <p className="hint">{t('plate.province')}</p>}
       <div
-        className={keys === PROVINCES ? 'keyboard provinces' : 'keyboard'}
+        className={first ? 'keyboard provinces' : 'keyboard'}
         role="group"
         aria-label={t(`plate.${field}`)}
       >
@@ -138,16 +158,25 @@ function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(
             key={k}
             type="button"
             className="key small"
-            onClick={() => value.length < max && set(value + k)}
-            lang={keys === PROVINCES ? 'zh-CN' : undefined}
+            onClick={() => press(k)}
+            lang={first ? 'zh-CN' : undefined}
           >
             {k}
           </button>
         ))}
-        <button type="button" className="key small key-aux" onClick={() => set(value.slice(0, -1))}>
+        <button type="button" className="key small key-aux" onClick={back}>
           {t('keypad.backspace')}
         </button>
       </div>
+      {field === 'plate' && !first && (
+        <div className="keyboard suffixes" role="group" aria-label={t('plate.suffix')}>
+          {SUFFIXES.map((k) => (
+            <button key={k} type="button" className="key small" lang="zh-CN" onClick={() => press(k)}>
+              {k}
+            </button>
+          ))}
+        </div>
+      )}
       <div className="actions">
         <button type="button" className="btn" onClick={props.onBack}>
           {t('error.back')}
@@ -156,7 +185,7 @@ function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(
           <button
             type="button"
             className="btn primary"
-            disabled={plate.length < 3}
+            disabled={plate.length < 7}
             onClick={() => setField('vin6')}
           >
             {t('plate.next')}
@@ -165,7 +194,7 @@ function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(
           <button
             type="button"
             className="btn primary"
-            disabled={plate.length < 3 || vin6.length !== 6}
+            disabled={plate.length < 7 || vin6.length !== 6}
             onClick={() => props.onFind(plate, vin6)}
           >
             {t('plate.search')}
@@ -176,6 +205,96 @@ function PlateScreen(props: { onFind(plate: string, vin6: string): void; onBack(
   );
 }
 
+/** Letters for a stand-alone number typed by hand (`{device id}S{8 digits}`). */
+const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
+
+function NumberScreen(props: {
+  value: string;
+  onChange(v: string): void;
+  pattern: RegExp;
+  onFind(no: string): void;
+  onBack(): void;
+}) {
+  const { t } = useTranslation();
+  const [letters, setLetters] = useState(false);
+  const no = normalizeDecisionNo(props.value);
+  const plausible = plausibleDecisionNo(no, props.pattern);
+  return (
+    <main className="screen">
+      <h1>{t('keypad.title')}</h1>
+      <p className="hint">{t('keypad.hint')}</p>
+      <Keypad
+        value={props.value}
+        onChange={props.onChange}
+        maxLength={32}
+        label={t('keypad.title')}
+        {...(letters ? { keys: LETTERS } : {})}
+      />
+      <div className="actions">
+        <button type="button" className="btn" onClick={() => setLetters(!letters)} aria-pressed={letters}>
+          {letters ? t('keypad.digits') : t('keypad.letters')}
+        </button>
+      </div>
+      {props.value.length >= 15 && !plausible && (
+        <p className="hint" role="status" data-testid="keypad-not-yet">
+          {t('keypad.notYet')}
+        </p>
+      )}
+      <div className="actions">
+        <button type="button" className="btn" onClick={props.onBack}>
+          {t('error.back')}
+        </button>
+        <button
+          type="button"
+          className="btn primary"
+          disabled={!plausible}
+          data-testid="keypad-search"
+          onClick={() => props.onFind(no)}
+        >
+          {t('keypad.search')}
+        </button>
+      </div>
+    </main>
+  );
+}
+
+/** Full screen while the kiosk service does not answer; the page carries on by itself when it does. */
+function Unavailable() {
+  const { t } = useTranslation();
+  return (
+    <div className="app fullpage" data-screen="unavailable" data-testid="unavailable">
+      <main className="screen" role="alert">
+        <h1>{t('unavailable.title')}</h1>
+        <p className="subtitle">{t('unavailable.body')}</p>
+      </main>
+    </div>
+  );
+}
+
+/** A bare address or an old launch URL: no session, and no way for the page to get one by itself. */
+function NoSession() {
+  const { t } = useTranslation();
+  return (
+    <div className="app fullpage" data-screen="no-session" data-testid="no-session">
+      <main className="screen" role="alert">
+        <h1>{t('noSession.title')}</h1>
+        <p className="subtitle">{t('noSession.body')}</p>
+      </main>
+    </div>
+  );
+}
+
+const DEFAULT_PATTERN = /^[0-9]{15,20}$/;
+
+function compile(source: string | undefined): RegExp {
+  if (!source) return DEFAULT_PATTERN;
+  try {
+    return new RegExp(source);
+  } catch {
+    return DEFAULT_PATTERN;
+  }
+}
+
 export function App() {
   const { t, i18n } = useTranslation();
   const [screen, setScreenState] = useState<Screen>({ name: 'start' });
@@ -183,13 +302,24 @@ export function App() {
   const [offsetMs, setOffsetMs] = useState(0);
   const [idle, setIdle] = useState<IdleState>({ state: 'active' });
   const [decision, setDecision] = useState('');
+  const [plateInput, setPlateInput] = useState<PlateInput>({ plate: '', vin6: '' });
+  const [link, setLink] = useState<'ok' | 'lost' | 'no-session'>(() =>
+    window.location.hash === '#no-session' ? 'no-session' : 'ok',
+  );
   const screenRef = useRef(screen);
   const setScreen = useCallback((s: Screen) => {
     screenRef.current = s;
     setScreenState(s);
   }, []);
 
-  // Status: polled for the bar, and it carries the idle and poll settings.
+  useEffect(() => {
+    const off = onLink(setLink);
+    return () => void off();
+  }, []);
+
+  // Status: polled for the bar, and it carries the idle and poll settings. While the service is away it
+  // is asked every second, so the page carries on as soon as it is back.
+  const statusEvery = link === 'ok' ? 2000 : 1000;
   useEffect(() => {
     let stop = false;
     const load = async () => {
@@ -200,12 +330,12 @@ export function App() {
       }
     };
     void load();
-    const id = setInterval(() => void load(), 2000);
+    const id = setInterval(() => void load(), statusEvery);
     return () => {
       stop = true;
       clearInterval(id);
     };
-  }, []);
+  }, [statusEvery]);
 
   useEffect(() => {
     document.documentElement.lang = i18n.language;
@@ -216,6 +346,7 @@ export function App() {
     const s = screenRef.current;
     if (s.name === 'staff') void api.staffLogout({ session: s.session.session });
     setDecision('');
+    setPlateInput({ plate: '', vin6: '' });
     setScreen({ name: 'start' });
     void i18n.changeLanguage('zh-CN');
   }, [i18n, setScreen]);
@@ -227,24 +358,24 @@ export function App() {
   );
 
   const onFine = useCallback(
-    (r: Awaited<ReturnType<typeof api.findByDecisionNo>>) => {
-      if (!r.ok) return showError(r.error, { back: screenRef.current });
-      if (r.value.status !== 'unpaid') {
-        return showError({
-          code: 'FINE_NOT_PAYABLE',
-          message: 'The fine cannot be paid (already paid or cancelled)',
-          messageZh: '该罚款不可缴纳（已缴纳或已撤销）',
-        });
-      }
-      setScreen({ name: 'fine', fine: r.value });
+    (r: Result<FineDto>, back: Screen = screenRef.current) => {
+      if (!r.ok) return showError(r.error, { back });
+      if (r.value.status !== 'unpaid') return showError(failure('FINE_NOT_PAYABLE'), { back });
+      setScreen({ name: 'fine', fine: r.value, back });
     },
     [setScreen, showError],
   );
 
+  // The backend prints the receipt when it learns of the payment; the screen only says how that went,
+  // and offers the same vehicle's other unpaid fines.
   const paid = useCallback(
     async (bill: BillDto) => {
-      const r = await api.printReceipt({ billNo: bill.billNo });
-      setScreen({ name: 'paid', bill, receiptPrinted: r.ok });
+      setScreen({ name: 'paid', bill });
+      const o = await api.otherUnpaid({ billNo: bill.billNo });
+      const s = screenRef.current;
+      if (o.ok && o.value.length > 0 && s.name === 'paid' && s.bill.billNo === bill.billNo) {
+        setScreen({ ...s, others: o.value });
+      }
     },
     [setScreen],
   );
@@ -268,20 +399,19 @@ export function App() {
     [printBill, setScreen, showError],
   );
 
+  // A scan on any citizen screen: a notice or bill (its fine), or a payment confirmation (recorded, its
+  // receipt printed; one scanned again prints a copy).
   const onScan = useCallback(
     async (code: string) => {
       const s = screenRef.current;
-      if (s.name === 'start' || s.name === 'keypad' || s.name === 'plate') {
-        onFine(await api.findByScan({ code }));
-      } else if (s.name === 'bill' || (s.name === 'error' && s.bill && s.bill.status === 'live')) {
-        const bill = s.name === 'bill' ? s.bill : s.bill!;
-        const r = await api.confirmPayment({ token: code, billNo: bill.billNo });
-        if (!r.ok)
-          return showError(r.error, {
-            back: { name: 'bill', bill, printed: s.name === 'bill' && s.printed },
-          });
-        await paid(r.value);
-      }
+      if (s.name === 'staff' || s.name === 'staffLogin' || s.name === 'busy') return;
+      const back: Screen = s.name === 'error' ? (s.back ?? { name: 'start' }) : s;
+      const r: Result<ScanDto> = await api.scan(
+        s.name === 'bill' ? { code, billNo: s.bill.billNo } : { code },
+      );
+      if (!r.ok) return showError(r.error, { back, ...(s.name === 'bill' ? { bill: s.bill } : {}) });
+      if (r.value.kind === 'paid') return paid(r.value.bill);
+      onFine({ ok: true, value: r.value.fine }, back);
     },
     [onFine, paid, showError],
   );
@@ -315,7 +445,14 @@ export function App() {
     window.addEventListener('pointerdown', act, true);
     window.addEventListener('keydown', act, true);
     const id = setInterval(() => {
-      if (screenRef.current.name === 'start' && i18n.language === 'zh-CN') {
+      const s = screenRef.current;
+      // Never while a bill waits for its payment (the citizen is paying on the phone), nor while its
+      // receipt is printing; nothing to forget on the start screen in the default language.
+      const hold =
+        s.name === 'bill' ||
+        (s.name === 'paid' && (s.bill.receipt?.state === 'due' || s.bill.receipt?.state === 'printing')) ||
+        (s.name === 'start' && i18n.language === 'zh-CN');
+      if (hold) {
         timer.activity();
         setIdle({ state: 'active' });
         return;
@@ -340,24 +477,39 @@ export function App() {
     const bill = screen.bill;
     const id = setInterval(async () => {
       const r = await api.billStatus({ billNo: bill.billNo });
-      if (!r.ok || screenRef.current.name !== 'bill') return;
+      const s = screenRef.current;
+      if (!r.ok || s.name !== 'bill' || s.bill.billNo !== bill.billNo) return;
       if (r.value.status === 'paid') {
         clearInterval(id);
         await paid(r.value);
       } else if (r.value.status === 'expired' || r.value.status === 'voided') {
         clearInterval(id);
-        showError({
-          code: r.value.status === 'expired' ? 'BILL_EXPIRED' : 'BILL_VOIDED',
-          message:
-            r.value.status === 'expired'
-              ? 'The bill has expired (valid for 4 hours)'
-              : 'The bill has been voided',
-          messageZh: r.value.status === 'expired' ? '缴款单已过期（有效期4小时）' : '缴款单已作废',
-        });
+        showError(failure(r.value.status === 'expired' ? 'BILL_EXPIRED' : 'BILL_VOIDED'), { bill: r.value });
       }
     }, status?.config.pollMs ?? 1000);
     return () => clearInterval(id);
   }, [screen, paid, showError, status?.config.pollMs]);
+
+  // The receipt is printed by the backend: while it is due or printing, ask how it went.
+  useEffect(() => {
+    if (screen.name !== 'paid') return;
+    const st = screen.bill.receipt?.state;
+    if (st !== 'due' && st !== 'printing') return;
+    const billNo = screen.bill.billNo;
+    const id = setInterval(async () => {
+      const r = await api.billStatus({ billNo });
+      const s = screenRef.current;
+      if (!r.ok || s.name !== 'paid' || s.bill.billNo !== billNo) return;
+      if (r.value.receipt?.state !== st)
+        setScreen({ ...s, bill: { ...r.value, reprinted: s.bill.reprinted } });
+    }, status?.config.pollMs ?? 1000);
+    return () => clearInterval(id);
+  }, [screen, setScreen, status?.config.pollMs]);
+
+  const pattern = compile(status?.decisionPattern);
+
+  if (link === 'no-session') return <NoSession />;
+  if (link === 'lost') return <Unavailable />;
 
   let body: React.ReactNode;
   switch (screen.name) {
@@ -387,36 +539,28 @@ export function App() {
       break;
     case 'keypad':
       body = (
-        <main className="screen">
-          <h1>{t('keypad.title')}</h1>
-          <p className="hint">{t('keypad.hint')}</p>
-          <Keypad value={decision} onChange={setDecision} maxLength={20} label={t('keypad.title')} />
-          <div className="actions">
-            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
-              {t('error.back')}
-            </button>
-            <button
-              type="button"
-              className="btn primary"
-              disabled={decision.length === 0}
-              onClick={async () => onFine(await api.findByDecisionNo({ decisionNo: decision }))}
-            >
-              {t('keypad.search')}
-            </button>
-          </div>
-        </main>
+        <NumberScreen
+          value={decision}
+          onChange={setDecision}
+          pattern={pattern}
+          onBack={() => setScreen({ name: 'start' })}
+          onFind={async (no) => onFine(await api.findByDecisionNo({ decisionNo: no }), { name: 'keypad' })}
+        />
       );
       break;
     case 'plate':
       body = (
         <PlateScreen
+          value={plateInput}
+          onChange={setPlateInput}
           onBack={() => setScreen({ name: 'start' })}
           onFind={async (plate, vin6) => {
             const r = await api.findByPlate({ plate, vin6 });
-            if (!r.ok) return showError(r.error, { back: { name: 'plate' } });
+            const back: Screen = { name: 'plate' };
+            if (!r.ok) return showError(r.error, { back });
             const unpaid = r.value.filter((f) => f.status === 'unpaid');
-            if (r.value.length === 1) onFine({ ok: true, value: r.value[0]! });
-            else setScreen({ name: 'fines', fines: unpaid.length ? unpaid : r.value });
+            if (r.value.length === 1) onFine({ ok: true, value: r.value[0]! }, back);
+            else setScreen({ name: 'fines', fines: unpaid.length ? unpaid : r.value, back });
           }}
         />
       );
@@ -424,14 +568,14 @@ export function App() {
     case 'fines':
       body = (
         <main className="screen">
-          <h1>{t('fine.listTitle', { n: screen.fines.length })}</h1>
+          <h1>{t('fine.listTitle', { count: screen.fines.length })}</h1>
           <ul className="fine-list">
             {screen.fines.map((f) => (
               <li key={f.decisionNo}>
                 <button
                   type="button"
                   className="btn fine-item"
-                  onClick={() => onFine({ ok: true, value: f })}
+                  onClick={() => onFine({ ok: true, value: f }, screen)}
                 >
                   <span>{when(f.occurredAt)}</span>
                   <span>{!isZh(i18n.language) && f.violationEn ? f.violationEn : f.violation}</span>
@@ -441,8 +585,8 @@ export function App() {
             ))}
           </ul>
           <div className="actions">
-            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
-              {t('error.toStart')}
+            <button type="button" className="btn" onClick={() => setScreen(screen.back)}>
+              {t('error.back')}
             </button>
           </div>
         </main>
@@ -454,7 +598,7 @@ export function App() {
           <h1>{t('fine.title')}</h1>
           <FineDetails fine={screen.fine} />
           <div className="actions">
-            <button type="button" className="btn" onClick={() => setScreen({ name: 'start' })}>
+            <button type="button" className="btn" onClick={() => setScreen(screen.back)}>
               {t('error.back')}
             </button>
             <button type="button" className="btn primary" onClick={() => void issue(screen.fine)}>
@@ -504,18 +648,34 @@ export function App() {
           <p className="hint strong">{t('bill.offlineHint')}</p>
           <div className="actions">
             <button type="button" className="btn" onClick={reset}>
-              {t('error.toStart')}
+              {t('bill.leave')}
             </button>
           </div>
         </main>
       );
       break;
-    case 'paid':
+    case 'paid': {
+      const rs = screen.bill.receipt?.state;
+      const receiptText =
+        rs === 'printed'
+          ? screen.bill.reprinted
+            ? t('paid.receiptCopy')
+            : t('paid.receipt')
+          : rs === 'due' || rs === 'printing'
+            ? t('paid.receiptPrinting')
+            : screen.bill.reprinted
+              ? t('paid.receiptCopy')
+              : t('paid.receiptFailed');
+      const others = screen.others ?? [];
       body = (
-        <main className="screen paid" data-testid="paid-screen">
+        <main className="screen paid" data-testid="paid-screen" data-receipt={rs ?? 'none'}>
           <h1>{t('paid.title')}</h1>
-          <p className={screen.receiptPrinted ? 'notice ok' : 'notice warn'} role="status">
-            {screen.receiptPrinted ? t('paid.receipt') : t('paid.receiptFailed')}
+          <p
+            className={rs === 'failed' ? 'notice warn' : 'notice ok'}
+            role="status"
+            data-testid="receipt-state"
+          >
+            {receiptText}
           </p>
           <dl className="details">
             <dt>{t('bill.billNo')}</dt>
@@ -535,7 +695,25 @@ export function App() {
               </>
             )}
           </dl>
+          {others.length > 0 && (
+            <p className="notice" data-testid="other-fines">
+              {t('paid.others', { count: others.length })}
+            </p>
+          )}
           <div className="actions">
+            {others.length > 0 && (
+              <button
+                type="button"
+                className="btn"
+                onClick={() =>
+                  others.length === 1
+                    ? onFine({ ok: true, value: others[0]! }, { name: 'start' })
+                    : setScreen({ name: 'fines', fines: others, back: { name: 'start' } })
+                }
+              >
+                {t('paid.showOthers')}
+              </button>
+            )}
             <button type="button" className="btn primary" onClick={reset}>
               {t('paid.done')}
             </button>
@@ -543,6 +721,7 @@ export function App() {
         </main>
       );
       break;
+    }
     case 'error': {
       const code = screen.error.code;
       const next = t(`error.next.${code}`, { defaultValue: t('error.next.default') });
@@ -561,6 +740,16 @@ export function App() {
             {screen.back && (
               <button type="button" className="btn" onClick={() => setScreen(screen.back!)}>
                 {t('error.back')}
+              </button>
+            )}
+            {bill && code === 'BILL_EXPIRED' && (
+              <button
+                type="button"
+                className="btn primary"
+                data-testid="new-bill"
+                onClick={() => void issue(bill.fine)}
+              >
+                {t('bill.newBill')}
               </button>
             )}
             {bill && PRINTER_CODES.has(code) && (

@@ -1,7 +1,9 @@
 // Small shared pieces: the on-screen keypad, fine details, failure text and money/time formatting.
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import type { FineDto } from '../../main/api.ts';
 import { formatFen } from '../../protocol/money.ts';
+import { messages } from '../../protocol/errors.ts';
 import type { Failure } from '../../protocol/result.ts';
 import { shanghaiDateTime } from '../../protocol/time.ts';
 
@@ -12,10 +14,23 @@ export function isZh(lang: string): boolean {
   return lang.startsWith('zh');
 }
 
-/** The backend's message in the screen's language. */
+/**
+ * A failure in the screen's language, from the error catalogue (protocol/errors.ts) by its code: never the
+ * backend's appended detail, which is for logs and the command line (patterns, ids, English).
+ */
+export function failureText(error: Failure, lang: string, t: TFunction): string {
+  const retry = error.details?.['retryAfter'];
+  if (error.code === 'LOCKED' && typeof retry === 'number' && retry > 0) {
+    return t('error.lockedFor', { n: Math.ceil(retry) });
+  }
+  const m =
+    (messages as Record<string, { en: string; zh: string } | undefined>)[error.code] ?? messages.UNEXPECTED;
+  return isZh(lang) ? m.zh : m.en;
+}
+
 export function FailureText({ error }: { error: Failure }) {
-  const { i18n } = useTranslation();
-  return <>{isZh(i18n.language) ? error.messageZh : error.message}</>;
+  const { t, i18n } = useTranslation();
+  return <>{failureText(error, i18n.language, t)}</>;
 }
 
 export function Keypad(props: {
@@ -86,7 +101,7 @@ export function FineDetails({
       <dt>{t('fine.fine')}</dt>
       <dd>{money(fine.fineFen)}</dd>
       <dt>{t('fine.points')}</dt>
-      <dd>{t('fine.pointsValue', { n: fine.points })}</dd>
+      <dd>{t('fine.pointsValue', { count: fine.points })}</dd>
       <dt>{t('fine.lateFee')}</dt>
       <dd>{money(lateFeeFen ?? fine.lateFeeFen)}</dd>
       <dt className="total">{t('fine.total')}</dt>

@@ -1,6 +1,6 @@
 // The staff console: PIN login (locks after repeated failures, enforced by the backend), then issue,
 // reprint and void bills, confirm payments, today's records, the shift report, printer, sync and device.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ShiftReport } from '../../main/shift/shift.ts';
 import type { Failure } from '../../protocol/result.ts';
@@ -64,19 +64,27 @@ function Message({ msg }: { msg: Msg }) {
   );
 }
 
+/**
+ * One text field and its button. The field has the focus from the start and gets it back after each
+ * submit, so a barcode scanner (a keyboard that types fast and presses Enter) works without a tap.
+ */
 function TextForm(props: { label: string; submit: string; id: string; onSubmit(v: string): Promise<void> }) {
   const [v, setV] = useState('');
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => ref.current?.focus(), []);
   const go = async (e: FormEvent) => {
     e.preventDefault();
     if (!v.trim()) return;
     await props.onSubmit(v.trim());
     setV('');
+    ref.current?.focus();
   };
   return (
     <form className="text-form" onSubmit={(e) => void go(e)}>
       <label htmlFor={props.id}>{props.label}</label>
       <input
         id={props.id}
+        ref={ref}
         value={v}
         onChange={(e) => setV(e.target.value)}
         autoComplete="off"
@@ -117,7 +125,73 @@ function ShiftTable({ report }: { report: ShiftReport }) {
           <td data-testid="shift-paid">{money(report.paidFen)}</td>
         </tr>
       </tbody>
+      {report.voids && report.voids.length > 0 && (
+        <tfoot data-testid="shift-voids">
+          {report.voids.map((v) => (
+            <tr key={v.billNo}>
+              <th scope="row">{t('staff.shift.rows.voided')}</th>
+              <td>{v.billNo}</td>
+              <td>{v.reason}</td>
+            </tr>
+          ))}
+        </tfoot>
+      )}
     </table>
+  );
+}
+
+const VOID_PRESETS = ['misprint', 'abandoned', 'wrongFine'] as const;
+
+/** Voiding asks first: what it does, and a reason (kept, and printed on the shift report). */
+function VoidDialog(props: { billNo: string; onVoid(reason: string): Promise<void>; onCancel(): void }) {
+  const { t } = useTranslation();
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  return (
+    <div className="overlay" role="alertdialog" aria-modal="true" aria-labelledby="void-title">
+      <div className="dialog" data-testid="void-dialog">
+        <h2 id="void-title">{t('staff.today.voidTitle', { billNo: props.billNo })}</h2>
+        <p>{t('staff.today.voidBody')}</p>
+        <div className="chips" role="group" aria-label={t('staff.today.voidReason')}>
+          {VOID_PRESETS.map((k) => (
+            <button
+              key={k}
+              type="button"
+              className="btn small"
+              aria-pressed={reason === t(`staff.today.voidPresets.${k}`)}
+              onClick={() => setReason(t(`staff.today.voidPresets.${k}`))}
+            >
+              {t(`staff.today.voidPresets.${k}`)}
+            </button>
+          ))}
+        </div>
+        <label htmlFor="void-reason">{t('staff.today.voidReason')}</label>
+        <input
+          id="void-reason"
+          value={reason}
+          maxLength={200}
+          autoComplete="off"
+          onChange={(e) => setReason(e.target.value)}
+        />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onCancel}>
+            {t('staff.today.cancel')}
+          </button>
+          <button
+            type="button"
+            className="btn danger"
+            disabled={busy || reason.trim().length === 0}
+            onClick={async () => {
+              setBusy(true);
+              await props.onVoid(reason.trim());
+              setBusy(false);
+            }}
+          >
+            {t('staff.today.voidConfirm')}
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }
 
@@ -131,6 +205,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
   const [printer, setPrinter] = useState<Value<'staffPrinter'>>();
   const [sync, setSync] = useState<Value<'staffSync'>>();
   const [device, setDevice] = useState<Value<'staffDevice'>>();
+  const [voiding, setVoiding] = useState<string>();
 
   const fail = useCallback(
     (error: Failure) => {
@@ -195,6 +270,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                 <th scope="col">{t('bill.amount')}</th>
                 <th scope="col">{t('fine.time')}</th>
                 <th scope="col">{t('staff.today.state')}</th>
+                <th scope="col">{t('staff.today.receipt')}</th>
                 <th scope="col">
                   <span className="sr-only">{t('staff.today.reprint')}</span>
                 </th>
@@ -208,7 +284,28 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                   <td>{money(b.amountFen)}</td>
                   <td>{when(b.issuedAt)}</td>
                   <td>{t(`staff.today.status.${b.status}`)}</td>
+                  <td data-receipt={b.receipt}>
+                    {b.receipt ? t(`staff.today.receiptState.${b.receipt}`) : '—'}
+                  </td>
                   <td>
+                    {b.status === 'paid' && (
+                      <button
+                        type="button"
+                        className="btn small"
+                        data-testid="reprint-receipt"
+                        onClick={async () => {
+                          const r = await api.staffReprintReceipt({ session: s, billNo: b.billNo });
+                          if (!r.ok) return fail(r.error);
+                          setMsg({
+                            kind: 'ok',
+                            text: t('staff.today.receiptReprinted', { billNo: b.billNo }),
+                          });
+                          await load('today');
+                        }}
+                      >
+                        {t('staff.today.reprintReceipt')}
+                      </button>
+                    )}
                     {b.status === 'live' && (
                       <div className="row-actions">
                         <button
@@ -225,12 +322,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                         <button
                           type="button"
                           className="btn small danger"
-                          onClick={async () => {
-                            const r = await api.staffVoid({ session: s, billNo: b.billNo });
-                            if (!r.ok) return fail(r.error);
-                            setMsg({ kind: 'ok', text: t('staff.today.voided', { billNo: b.billNo }) });
-                            await load('today');
-                          }}
+                          onClick={() => setVoiding(b.billNo)}
                         >
                           {t('staff.today.void')}
                         </button>
@@ -281,7 +373,8 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           const r = await api.staffConfirm({ session: s, token });
           if (!r.ok) return fail(r.error);
           if (r.value.printError) return setMsg({ kind: 'error', error: r.value.printError });
-          setMsg({ kind: 'ok', text: t('staff.confirm.done', { billNo: r.value.bill.billNo }) });
+          const key = r.value.bill.reprinted ? 'staff.confirm.copy' : 'staff.confirm.done';
+          setMsg({ kind: 'ok', text: t(key, { billNo: r.value.bill.billNo }) });
         }}
       />
     );
@@ -338,7 +431,13 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           <dt>{t('staff.sync.lastSuccess')}</dt>
           <dd>{sync?.lastSuccessAt ? when(sync.lastSuccessAt) : t('staff.sync.never')}</dd>
           <dt>{t('staff.sync.lastError')}</dt>
-          <dd>{sync?.lastError ?? '—'}</dd>
+          <dd>
+            {sync?.lastError ? (
+              <FailureText error={{ code: sync.lastError as Failure['code'], message: '', messageZh: '' }} />
+            ) : (
+              '—'
+            )}
+          </dd>
           <dt>{t('staff.sync.offset')}</dt>
           <dd>{sync?.clockOffsetMs !== undefined ? `${(sync.clockOffsetMs / 1000).toFixed(1)} s` : '—'}</dd>
         </dl>
@@ -388,6 +487,19 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
       </nav>
       <Message msg={msg} />
       <section className="tab-body">{body}</section>
+      {voiding && (
+        <VoidDialog
+          billNo={voiding}
+          onCancel={() => setVoiding(undefined)}
+          onVoid={async (reason) => {
+            const r = await api.staffVoid({ session: s, billNo: voiding, reason });
+            setVoiding(undefined);
+            if (!r.ok) return fail(r.error);
+            setMsg({ kind: 'ok', text: t('staff.today.voided', { billNo: voiding }) });
+            await load('today');
+          }}
+        />
+      )}
     </main>
   );
 }

@@ -4,6 +4,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRenderer, launchBrowser, screen, startTestKiosk, type TestKiosk } from './helpers.ts';
 
+/** A scanner is a keyboard: real key events to whatever has the focus (no click first), then Enter. */
+async function scanIntoFocus(page: Page, code: string): Promise<void> {
+  await page.keyboard.insertText(code);
+  await page.keyboard.press('Enter');
+}
+
 let browser: Browser;
 let kiosk: TestKiosk;
 let pin: string;
@@ -84,30 +90,56 @@ describe('staff console', () => {
     await page.locator(`tr[data-bill="${b1.billNo}"]`).getByRole('button', { name: 'Reprint' }).click();
     await page.waitForSelector(`[data-testid="staff-ok"]:has-text("Reprinted ${b1.billNo}")`);
     await vp.waitForPages(before + 1, 15_000);
+    // Void asks first, with a reason; cancelling changes nothing.
     await page.locator(`tr[data-bill="${b2.billNo}"]`).getByRole('button', { name: 'Void' }).click();
+    await page.waitForSelector('[data-testid="void-dialog"]');
+    expect(await page.getByRole('button', { name: 'Void the bill' }).isDisabled()).toBe(true);
+    await screen(page, '23a-staff-void-confirm-en');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(kiosk.kiosk.bills.get(b2.billNo)).toMatchObject({ ok: true, value: { status: 'live' } });
+    await page.locator(`tr[data-bill="${b2.billNo}"]`).getByRole('button', { name: 'Void' }).click();
+    await page.getByRole('textbox', { name: 'Reason' }).fill('Payer chose to pay at the bank');
+    await page.getByRole('button', { name: 'Void the bill' }).click();
     await page.waitForSelector(`tr[data-bill="${b2.billNo}"][data-status="voided"]`);
+    expect(
+      kiosk.kiosk.db.prepare('SELECT reason FROM void_reasons WHERE bill_no = ?').get(b2.billNo),
+    ).toEqual({
+      reason: 'Payer chose to pay at the bank',
+    });
     expect(kiosk.kiosk.bills.get(b2.billNo)).toMatchObject({ ok: true, value: { status: 'voided' } });
     await screen(page, '23-staff-today-en');
 
-    // A typed (or scanned into the field) confirmation pays the first bill and prints the receipt.
+    // A typed confirmation that is not one is refused with the catalogue's words only.
     await page.getByRole('button', { name: 'Confirm payment' }).click();
     before = vp.pages.length;
     await page.getByLabel('Payment confirmation (scan or type)').fill('c1.not-a-token');
     await page.getByRole('button', { name: 'Confirm', exact: true }).click();
     await page.waitForSelector('[data-testid="staff-error"][data-code="MALFORMED"]');
-    await page
-      .getByLabel('Payment confirmation (scan or type)')
-      .fill(kiosk.confirmation(b1.billNo, b1.amountFen, 'alipay', 'TXSTAFF1'));
-    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-    await page.waitForSelector(`[data-testid="staff-ok"]:has-text("${b1.billNo}")`);
+    expect(await page.getByTestId('staff-error').textContent()).toBe('Malformed input');
+    // A scanner needs no tap: the field has the focus, the scan ends with Enter.
+    const token = kiosk.confirmation(b1.billNo, b1.amountFen, 'alipay', 'TXSTAFF1');
+    await page.getByRole('button', { name: 'Confirm payment' }).click();
+    await scanIntoFocus(page, token);
+    await page.waitForSelector(`[data-testid="staff-ok"]:has-text("${b1.billNo} confirmed")`);
     await vp.waitForPages(before + 1, 15_000);
     await screen(page, '24-staff-confirm-en');
-    // The same confirmation again is refused.
+    // The same confirmation again prints a copy of the receipt (the citizen lost it), no second payment.
+    before = vp.pages.length;
+    await scanIntoFocus(page, token);
+    await page.waitForSelector(`[data-testid="staff-ok"]:has-text("paid before")`);
+    await vp.waitForPages(before + 1, 15_000);
+    expect(kiosk.kiosk.payments.listSince(0).filter((p) => p.billNo === b1.billNo)).toHaveLength(1);
+
+    // Staff reprint any paid bill's receipt from today's list: a copy.
+    await page.getByRole('button', { name: 'Today' }).click();
+    before = vp.pages.length;
     await page
-      .getByLabel('Payment confirmation (scan or type)')
-      .fill(kiosk.confirmation(b1.billNo, b1.amountFen, 'alipay', 'TXSTAFF1'));
-    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-    await page.waitForSelector('[data-testid="staff-error"]');
+      .locator(`tr[data-bill="${b1.billNo}"]`)
+      .getByRole('button', { name: 'Reprint receipt' })
+      .click();
+    await page.waitForSelector(`[data-testid="staff-ok"]:has-text("Receipt copy printed for ${b1.billNo}")`);
+    await vp.waitForPages(before + 1, 15_000);
+    await screen(page, '24a-staff-receipt-reprint-en');
 
     // Shift report: counts and totals per channel, printed and stored with its event.
     await page.getByRole('button', { name: 'Shift report' }).click();
@@ -121,6 +153,8 @@ describe('staff console', () => {
     await vp.waitForPages(before + 1, 15_000);
     const stored = kiosk.kiosk.db.prepare('SELECT count(*) AS n FROM shifts').get() as { n: number };
     expect(stored.n).toBe(1);
+    // The void and its reason are on the shift report.
+    await page.waitForSelector('[data-testid="shift-voids"]:has-text("Payer chose to pay at the bank")');
     expect(kiosk.kiosk.outbox.list(0, 1000).some((e) => e.type === 'shift.closed')).toBe(true);
     await screen(page, '25-staff-shift-en');
 

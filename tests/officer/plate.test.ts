@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROVINCES, parsePlate } from '../../main/officer/plate.ts';
+import { PROVINCES, parsePlate } from '../../protocol/plate.ts';
 
 describe('plate validation', () => {
   it('knows all 31 province abbreviations', () => {

@@ -92,8 +92,10 @@ describe('loopback API security', () => {
     const { cookie: _c, ...noCookie } = own();
     expect((await callApi('status', {}, noCookie as ReturnType<typeof own>)).status).toBe(401);
     expect((await callApi('status', {}, { ...own(), cookie: 'fk_session=nope' })).status).toBe(401);
+    // A stale launch URL gets no cookie, and is sent to the page that says how to open the kiosk.
     const bad = await request('GET', '/?t=wrong', { host: `127.0.0.1:${ui.server.port}` });
-    expect(bad.status).toBe(401);
+    expect(bad.status).toBe(303);
+    expect(bad.headers.location).toBe('/#no-session');
     expect(bad.headers['set-cookie']).toBeUndefined();
   });
 

@@ -1,7 +1,8 @@
-// Chinese plate numbers (GA 36-2018 and later amendments), checked before a ticket is written.
-// Separators people type (space, ·, -, .) are dropped and letters upper-cased first.
+// Chinese plate numbers (GA 36-2018 and later amendments): the ONE normalization every plate goes through
+// (kiosk search, officer tickets, hub lookups and imports), and the check before a ticket is written.
+// Full-width characters (an IME's ＡＢＣ１２３), lower case and the separators people type are folded first.
 import { z } from 'zod';
-import { fail, ok, type Result } from '../../protocol/result.ts';
+import { fail, ok, type Result } from './result.ts';
 
 /** The 31 provincial-level abbreviations used on plates (mainland China). */
 export const PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
@@ -20,6 +21,7 @@ export const plateKinds = [
   'hk-macau', // 粤Z + 4 + 港/澳
   'consulate', // 领: province + letter + 4 + 领
   'embassy', // 使 + 6 digits
+  'emergency', // 应急: province + letter + 4 + 应急 (fire and rescue vehicles, since 2018)
 ] as const;
 export type PlateKind = (typeof plateKinds)[number];
 
@@ -45,13 +47,18 @@ const RULES: { kind: PlateKind; re: RegExp }[] = [
   { kind: 'hk-macau', re: new RegExp(`^粤Z[${L}0-9]{4}[港澳]$`) },
   { kind: 'consulate', re: new RegExp(`^${P}[${L}][0-9]{4}领$`) },
   { kind: 'embassy', re: /^使[0-9]{6}$/ },
+  { kind: 'emergency', re: new RegExp(`^${P}[${L}][${L}0-9]{4}应急$`) },
 ];
 
-/** Drops the separators people type and upper-cases Latin letters (full-width ones too). */
+/**
+ * The one plate normalization: NFKC folds full-width letters and digits (what a Chinese IME types) to
+ * ASCII, the separators people type (spaces, middle dots, dashes, dots, underscores) are dropped, Latin
+ * letters upper-cased. `沪ａ·１２３４５` and `沪A12345` are one plate.
+ */
 export function normalizePlate(input: string): string {
   return input
     .normalize('NFKC')
-    .replace(/[\s·•・.\-_]/g, '')
+    .replace(/[\s\u00b7\u2022\u2027\u2219\u30fb\uff65.\-_\u2010-\u2015]/g, '')
     .toUpperCase();
 }
 
@@ -63,9 +70,10 @@ function reason(p: string): string {
   if (/[IO]/.test(p)) return 'the letters I and O are never used on plates';
   const n = [...p].length;
   if (n < 7) return `too short (${n} characters)`;
-  if (n > 8) return `too long (${n} characters)`;
+  if (n > (p.endsWith('应急') ? 9 : 8)) return `too long (${n} characters)`;
   if (p.startsWith('粤Z') || /[港澳]$/.test(p)) return 'Hong Kong/Macau plates are 粤Z + 4 + 港 or 澳';
-  if (/[警学挂领]$/.test(p)) return 'does not match: a 警/学/挂/领 plate is province + letter + 4 + suffix';
+  if (/[警学挂领]$/.test(p) || p.endsWith('应急'))
+    return 'does not match: a 警/学/挂/领/应急 plate is province + letter + 4 + suffix';
   if (n === 8) return 'an 8-character plate must be new-energy (D/F rules)';
   return 'does not match any plate format';
 }
@@ -91,3 +99,8 @@ export const plateSchema = z.string().transform((s, ctx) => {
   }
   return r.value.plate;
 });
+
+/** The last 6 of a vehicle id as typed or scanned: the same folding as a plate (full-width, case, separators). */
+export function normalizeVin6(input: string): string {
+  return normalizePlate(input);
+}
