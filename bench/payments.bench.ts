@@ -13,7 +13,7 @@ import { openHubDb, type HubDb } from '../hub/db.ts';
 import { createHubService } from '../hub/service.ts';
 import { ChannelSimulator, type SimOrder } from '../hub/channels/simulator.ts';
 import type { ChannelAdapter } from '../hub/channels/types.ts';
-import { buildAdapters } from '../hub/pay/config.ts';
+import { buildAdapters, freeLoopbackPort } from '../hub/pay/config.ts';
 import { payPlugin } from '../hub/pay/routes.ts';
 import type { Channel } from '../protocol/ids.ts';
 import { generateKeyPair, publicKeyToRaw } from '../protocol/signing.ts';
@@ -59,14 +59,15 @@ export async function run(): Promise<void> {
   await sim.start(0);
   const hub = createHubService({ db });
   await hub.keys.current();
-  const config = { ...sim.hubConfig(), sweepIntervalSeconds: 0 };
+  const listenPort = await freeLoopbackPort();
+  const config = { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${listenPort}`, sweepIntervalSeconds: 0 };
   const app = await buildHubApp({
     hub,
     logger: pino({ level: 'silent' }),
     maxWaitSeconds: 30,
     plugins: [{ plugin: payPlugin({ config }) }],
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: listenPort, host: '127.0.0.1' });
   const addr = app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   try {
@@ -154,7 +155,7 @@ export async function run(): Promise<void> {
     const pre = thr.slice(0, 400).map((o) => ({ o, n: sim.buildNotification(o) }));
     let t = performance.now();
     for (const { o, n } of pre) {
-      const v = adapters[o.channel].verifyNotification(n);
+      const v = await adapters[o.channel].verifyNotification(n);
       if (!v.ok) throw new Error(v.error.message);
     }
     const verifyPerS = pre.length / ((performance.now() - t) / 1000);

@@ -143,6 +143,16 @@ export const messages = {
   BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
   CSRF: { en: 'The request is missing its form token', zh: '请求缺少表单令牌' },
   LOGIN_FAILED: { en: 'Wrong user name or password', zh: '用户名或密码错误' },
+  // Payment channels (hub/channels, hub/pay).
+  CHANNEL_UNREACHABLE: {
+    en: 'The payment channel cannot be reached; try again shortly',
+    zh: '暂时无法连接支付渠道，请稍后再试',
+  },
+  REFUND_FAILED: { en: 'The channel did not accept the refund', zh: '支付渠道未受理退款' },
+  APPROVAL_REQUIRED: {
+    en: 'This refund waits for an operator to approve it',
+    zh: '该退款需操作员批准后执行',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -1,28 +1,36 @@
-// Alipay open platform adapter: alipay.trade.precreate / query / close through the gateway, requests
-// signed RSA2 (SHA256withRSA) with the app's key, responses and async notifications verified with
-// Alipay's public key.
-import type { KeyObject } from 'node:crypto';
+// Alipay open platform adapter on the official Node SDK (`alipay-sdk`): alipay.trade.precreate / query /
+// close / refund / fastpay.refund.query and the statement download URL. The SDK puts the common
+// parameters (app_id, method, format, charset, sign_type, sign, timestamp, version, notify_url) in the
+// gateway URL's query and only biz_content in the body, signs RSA2 and verifies the signed answer node.
+// Notifications are decoded in the charset they declare (GBK when absent) and verified over the bytes of
+// that charset, as Alipay signs them (开放平台 异步通知验签, AlipaySignature.rsaCheckV1 with charset).
+import { createVerify, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { AlipaySdk } from 'alipay-sdk';
+import iconv from 'iconv-lite';
 import { z } from 'zod';
 import { txnIdSchema } from '../../protocol/ids.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
+import { channelFailure } from './errors.ts';
+import { parseAlipayStatement } from './statements.ts';
 import type {
   ChannelAdapter,
   ChannelPayment,
+  ChannelRefund,
   ChannelTradeStatus,
   CreateOrderInput,
   CreatedOrder,
   NotificationAck,
   RawNotification,
+  RefundInput,
+  StatementRow,
 } from './types.ts';
 import {
   fenToYuan,
   parseShanghaiTimestamp,
   privateKey,
   publicKey,
-  rawJsonMember,
   rsaSign,
-  rsaVerify,
   shanghaiTimestamp,
   yuanToFen,
 } from './util.ts';
@@ -37,6 +45,9 @@ export const alipayConfigSchema = z.object({
 });
 export type AlipayConfig = z.input<typeof alipayConfigSchema>;
 
+/** out_trade_no and out_request_no: letters, digits and underscore, at most 64 (alipay.trade.precreate). */
+export const ALIPAY_OUT_NO_RE = /^[A-Za-z0-9_]{1,64}$/;
+
 /** Sorted `k=v&k=v` over non-empty values, leaving out the keys given (the sign rule for both directions). */
 export function alipaySignContent(params: Record<string, string>, omit: string[]): string {
   return Object.keys(params)
@@ -46,35 +57,69 @@ export function alipaySignContent(params: Record<string, string>, omit: string[]
     .join('&');
 }
 
-/** Requests are signed over everything but `sign`. */
-export function signAlipayRequest(params: Record<string, string>, key: KeyObject): string {
-  return rsaSign(key, alipaySignContent(params, ['sign']));
+/** Notifications are signed over everything but `sign` and `sign_type`, in the notification's charset. */
+export function signAlipayNotification(
+  params: Record<string, string>,
+  key: KeyObject,
+  charset = 'utf-8',
+): string {
+  const content = alipaySignContent(params, ['sign', 'sign_type']);
+  if (isUtf8(charset)) return rsaSign(key, content);
+  return rsaSignBytes(key, iconv.encode(content, charset));
 }
 
-/** Notifications are signed over everything but `sign` and `sign_type`. */
-export function signAlipayNotification(params: Record<string, string>, key: KeyObject): string {
-  return rsaSign(key, alipaySignContent(params, ['sign', 'sign_type']));
+function rsaSignBytes(key: KeyObject, bytes: Buffer): string {
+  return nodeSign('sha256', bytes, key).toString('base64');
+}
+
+function isUtf8(charset: string): boolean {
+  return /^utf-?8$/i.test(charset);
 }
 
 export function alipayResponseNode(method: string): string {
   return `${method.replace(/\./g, '_')}_response`;
 }
 
-const responseBase = z.object({
-  code: z.string(),
-  msg: z.string().optional(),
-  sub_code: z.string().optional(),
-  sub_msg: z.string().optional(),
-});
+/**
+ * A form body (`a=b&c=d`, `+` for space) decoded in the given charset. URLSearchParams would decode
+ * percent-escapes as UTF-8 and garble a GBK notification.
+ */
+export function decodeForm(body: string, charset: string): Result<Record<string, string>> {
+  if (!iconv.encodingExists(charset)) return fail('MALFORMED', 'unknown charset');
+  const out: Record<string, string> = {};
+  for (const pair of body.split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const k = decodeComponent(eq < 0 ? pair : pair.slice(0, eq), charset);
+    const v = decodeComponent(eq < 0 ? '' : pair.slice(eq + 1), charset);
+    if (k === undefined || v === undefined) return fail('MALFORMED', 'bad percent-encoding');
+    if (k in out) return fail('MALFORMED', `${k} given twice`);
+    out[k] = v;
+  }
+  return ok(out);
+}
 
-const precreateResponse = responseBase.extend({ out_trade_no: z.string(), qr_code: z.url() });
-const queryResponse = responseBase.extend({
-  out_trade_no: z.string(),
-  trade_no: z.string(),
-  trade_status: z.string(),
-  total_amount: z.string(),
-  send_pay_date: z.string().optional(),
-});
+function decodeComponent(s: string, charset: string): string | undefined {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2b) bytes.push(0x20);
+    else if (c === 0x25) {
+      const h = s.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(h)) return undefined;
+      bytes.push(parseInt(h, 16));
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else return undefined; // a form body is ASCII on the wire
+  }
+  return iconv.decode(Buffer.from(bytes), charset);
+}
+
+/** The charset a notification declares: its `charset` field (ASCII), else GBK, Alipay's default. */
+export function notificationCharset(body: string): string {
+  const m = /(?:^|&)charset=([A-Za-z0-9_-]{1,16})(?:&|$)/.exec(body);
+  return m ? m[1]! : 'GBK';
+}
 
 const notificationSchema = z.object({
   app_id: z.string(),
@@ -96,11 +141,19 @@ function tradeStatus(s: string): ChannelTradeStatus {
   return 'failed';
 }
 
+interface AlipayAnswer {
+  code?: string;
+  msg?: string;
+  sub_code?: string;
+  sub_msg?: string;
+  [k: string]: unknown;
+}
+
 export class AlipayAdapter implements ChannelAdapter {
   readonly channel = 'alipay' as const;
   private readonly cfg: z.output<typeof alipayConfigSchema>;
-  private readonly appKey: KeyObject;
   private readonly alipayKey: KeyObject;
+  private readonly sdk: AlipaySdk;
 
   constructor(
     config: AlipayConfig,
@@ -108,61 +161,68 @@ export class AlipayAdapter implements ChannelAdapter {
     private readonly clock: Clock = systemClock,
   ) {
     this.cfg = alipayConfigSchema.parse(config);
-    this.appKey = privateKey(this.cfg.appPrivateKeyPem);
+    privateKey(this.cfg.appPrivateKeyPem); // refuse a bad key at start-up, not at the first payment
     this.alipayKey = publicKey(this.cfg.alipayPublicKeyPem);
+    this.sdk = new AlipaySdk({
+      appId: this.cfg.appId,
+      privateKey: this.cfg.appPrivateKeyPem,
+      keyType: this.cfg.appPrivateKeyPem.includes('RSA PRIVATE KEY') ? 'PKCS1' : 'PKCS8',
+      alipayPublicKey: this.cfg.alipayPublicKeyPem,
+      gateway: this.cfg.gateway,
+      timeout: this.cfg.timeoutMs,
+      camelcase: false,
+    });
   }
 
-  /** One gateway call; the answer's node is verified against Alipay's key before it is believed. */
+  /**
+   * One gateway call through the SDK (answer verified). A business refusal (code other than 10000)
+   * comes back as the answer; only transport and signature problems are failures here.
+   */
   private async call(
+    operation: string,
     method: string,
     biz: Record<string, unknown>,
     extra: Record<string, string> = {},
-  ): Promise<Result<Record<string, unknown>>> {
-    const params: Record<string, string> = {
-      app_id: this.cfg.appId,
-      method,
-      format: 'JSON',
-      charset: 'utf-8',
-      sign_type: 'RSA2',
-      timestamp: shanghaiTimestamp(unixSeconds(this.clock)),
-      version: '1.0',
-      biz_content: JSON.stringify(biz),
-      ...extra,
-    };
-    params.sign = signAlipayRequest(params, this.appKey);
-    let text: string;
+  ): Promise<Result<AlipayAnswer>> {
     try {
-      const res = await fetch(this.cfg.gateway, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
-        body: new URLSearchParams(params).toString(),
-        signal: AbortSignal.timeout(this.cfg.timeoutMs),
-      });
-      text = await res.text();
+      const r = (await this.sdk.exec(
+        method,
+        // Gateway time is Beijing time; the SDK's own stamp would be the host's zone.
+        { bizContent: biz, timestamp: shanghaiTimestamp(unixSeconds(this.clock)), ...extra },
+        { validateSign: true },
+      )) as AlipayAnswer;
+      return ok(r);
     } catch (e) {
-      return fail('HUB_UNREACHABLE', `alipay gateway: ${(e as Error).message}`);
+      const err = e as Error & { responseDataRaw?: string };
+      if (/验签|sign/i.test(err.message) && err.responseDataRaw) return fail('BAD_SIGNATURE', `alipay ${operation}`);
+      if (/HttpClient Request error/.test(err.message))
+        return fail('CHANNEL_UNREACHABLE', `alipay ${operation}`);
+      // An unsigned error_response or a non-200: keep what the gateway said.
+      const raw = err.responseDataRaw ?? '';
+      const m = /"sub_code"\s*:\s*"([^"]{1,64})"/.exec(raw) ?? /"code"\s*:\s*"([^"]{1,64})"/.exec(raw);
+      return {
+        ok: false,
+        error: channelFailure({ channel: 'alipay', operation, code: m ? m[1]! : 'HTTP_ERROR' }),
+      };
     }
-    const nodeName = alipayResponseNode(method);
-    const node = rawJsonMember(text, nodeName);
-    let doc: { sign?: unknown; error_response?: { sub_msg?: string; msg?: string } };
-    try {
-      doc = JSON.parse(text) as typeof doc;
-    } catch {
-      return fail('CHANNEL_ERROR', 'alipay answered something that is not JSON');
-    }
-    if (!node) {
-      const e = doc.error_response;
-      return fail('CHANNEL_ERROR', `alipay: ${e?.sub_msg ?? e?.msg ?? 'no response node'}`);
-    }
-    if (typeof doc.sign !== 'string' || !rsaVerify(this.alipayKey, node, doc.sign)) {
-      return fail('BAD_SIGNATURE', 'alipay response');
-    }
-    const body = JSON.parse(node) as Record<string, unknown>;
-    return ok(body);
+  }
+
+  private refusal(operation: string, a: AlipayAnswer): Result<never> {
+    return {
+      ok: false,
+      error: channelFailure({
+        channel: 'alipay',
+        operation,
+        code: a.sub_code ?? a.code ?? 'UNKNOWN',
+        ...(a.sub_msg || a.msg ? { message: a.sub_msg ?? a.msg } : {}),
+      }),
+    };
   }
 
   async createOrder(input: CreateOrderInput): Promise<Result<CreatedOrder>> {
+    if (!ALIPAY_OUT_NO_RE.test(input.outTradeNo)) return fail('MALFORMED', 'out_trade_no');
     const r = await this.call(
+      'precreate',
       'alipay.trade.precreate',
       {
         out_trade_no: input.outTradeNo,
@@ -174,55 +234,117 @@ export class AlipayAdapter implements ChannelAdapter {
       { notify_url: input.notifyUrl ?? this.notifyUrl },
     );
     if (!r.ok) return r;
-    const p = precreateResponse.safeParse(r.value);
-    if (!p.success) return fail('CHANNEL_ERROR', 'alipay precreate: unexpected answer');
-    if (p.data.code !== '10000')
-      return fail('CHANNEL_ERROR', `alipay precreate: ${p.data.sub_code ?? p.data.code}`);
-    return ok({ payUrl: p.data.qr_code });
+    if (r.value.code !== '10000' || typeof r.value.qr_code !== 'string') return this.refusal('precreate', r.value);
+    return ok({ payUrl: r.value.qr_code });
   }
 
   async query(outTradeNo: string): Promise<Result<ChannelPayment>> {
-    const r = await this.call('alipay.trade.query', { out_trade_no: outTradeNo });
+    const r = await this.call('query', 'alipay.trade.query', { out_trade_no: outTradeNo });
     if (!r.ok) return r;
-    const base = responseBase.safeParse(r.value);
-    if (!base.success) return fail('CHANNEL_ERROR', 'alipay query: unexpected answer');
+    const a = r.value;
     // A precreated order exists at Alipay only once the payer has scanned it.
-    if (base.data.sub_code === 'ACQ.TRADE_NOT_EXIST') {
+    if (a.sub_code === 'ACQ.TRADE_NOT_EXIST') {
       return ok({ outTradeNo, txnId: '', amountFen: 0, paidAt: 0, status: 'notfound' });
     }
-    if (base.data.code !== '10000')
-      return fail('CHANNEL_ERROR', `alipay query: ${base.data.sub_code ?? base.data.code}`);
-    const q = queryResponse.safeParse(r.value);
-    if (!q.success) return fail('CHANNEL_ERROR', 'alipay query: unexpected answer');
-    const amountFen = yuanToFen(q.data.total_amount);
-    if (amountFen === undefined) return fail('CHANNEL_ERROR', 'alipay query: bad total_amount');
-    const status = tradeStatus(q.data.trade_status);
+    if (a.code !== '10000') return this.refusal('query', a);
+    const amountFen = yuanToFen(String(a.total_amount ?? ''));
+    if (amountFen === undefined || typeof a.trade_no !== 'string' || typeof a.trade_status !== 'string')
+      return fail('MALFORMED', 'alipay query answer');
+    const status = tradeStatus(a.trade_status);
     const paidAt =
-      status === 'paid' ? (parseShanghaiTimestamp(q.data.send_pay_date ?? '') ?? unixSeconds(this.clock)) : 0;
-    return ok({ outTradeNo: q.data.out_trade_no, txnId: q.data.trade_no, amountFen, paidAt, status });
+      status === 'paid'
+        ? (parseShanghaiTimestamp(String(a.send_pay_date ?? '')) ?? unixSeconds(this.clock))
+        : 0;
+    return ok({ outTradeNo, txnId: status === 'paid' ? a.trade_no : '', amountFen, paidAt, status });
   }
 
   async close(outTradeNo: string): Promise<Result<void>> {
-    const r = await this.call('alipay.trade.close', { out_trade_no: outTradeNo });
+    const r = await this.call('close', 'alipay.trade.close', { out_trade_no: outTradeNo });
     if (!r.ok) return r;
-    const base = responseBase.safeParse(r.value);
-    if (!base.success) return fail('CHANNEL_ERROR', 'alipay close: unexpected answer');
     // Never scanned: nothing to close at Alipay, and time_expire stops it anyway.
-    if (base.data.code === '10000' || base.data.sub_code === 'ACQ.TRADE_NOT_EXIST') return ok(undefined);
-    return fail('CHANNEL_ERROR', `alipay close: ${base.data.sub_code ?? base.data.code}`);
+    if (r.value.code === '10000' || r.value.sub_code === 'ACQ.TRADE_NOT_EXIST') return ok(undefined);
+    return this.refusal('close', r.value);
+  }
+
+  /** alipay.trade.refund: synchronous; the same out_request_no again is the same refund (idempotent). */
+  async refund(input: RefundInput): Promise<Result<ChannelRefund>> {
+    if (!ALIPAY_OUT_NO_RE.test(input.outRefundNo)) return fail('MALFORMED', 'out_request_no');
+    const r = await this.call('refund', 'alipay.trade.refund', {
+      out_trade_no: input.outTradeNo,
+      refund_amount: fenToYuan(input.amountFen),
+      out_request_no: input.outRefundNo,
+      refund_reason: input.reason,
+    });
+    if (!r.ok) return r;
+    if (r.value.code !== '10000') return this.refusal('refund', r.value);
+    // fund_change "N" on a repeat means the earlier request already moved the money: ask to be sure.
+    if (r.value.fund_change === 'Y') {
+      return ok({
+        outRefundNo: input.outRefundNo,
+        refundId: String(r.value.trade_no ?? ''),
+        amountFen: input.amountFen,
+        status: 'success',
+        doneAt: parseShanghaiTimestamp(String(r.value.gmt_refund_pay ?? '')) ?? unixSeconds(this.clock),
+      });
+    }
+    return this.refundQuery(input.outTradeNo, input.outRefundNo);
+  }
+
+  /** alipay.trade.fastpay.refund.query: REFUND_SUCCESS, or no refund_status while it is not done. */
+  async refundQuery(outTradeNo: string, outRefundNo: string): Promise<Result<ChannelRefund>> {
+    const r = await this.call('refund query', 'alipay.trade.fastpay.refund.query', {
+      out_trade_no: outTradeNo,
+      out_request_no: outRefundNo,
+      query_options: ['gmt_refund_pay'],
+    });
+    if (!r.ok) return r;
+    if (r.value.code !== '10000') return this.refusal('refund query', r.value);
+    const amountFen = yuanToFen(String(r.value.refund_amount ?? ''));
+    if (r.value.refund_status === 'REFUND_SUCCESS' && amountFen !== undefined) {
+      return ok({
+        outRefundNo,
+        refundId: String(r.value.trade_no ?? ''),
+        amountFen,
+        status: 'success',
+        doneAt: parseShanghaiTimestamp(String(r.value.gmt_refund_pay ?? '')) ?? unixSeconds(this.clock),
+      });
+    }
+    // Alipay answers 10000 without refund_status for a request it does not hold.
+    return ok({ outRefundNo, amountFen: amountFen ?? 0, status: amountFen === undefined ? 'notfound' : 'processing' });
+  }
+
+  /**
+   * The day's trade statement: alipay.data.dataservice.bill.downloadurl.query (bill_type "trade"),
+   * then the zip at bill_download_url, whose 业务明细 CSV is GBK.
+   */
+  async statement(date: string): Promise<Result<StatementRow[]>> {
+    const r = await this.call('statement', 'alipay.data.dataservice.bill.downloadurl.query', {
+      bill_type: 'trade',
+      bill_date: date,
+    });
+    if (!r.ok) return r;
+    if (r.value.code !== '10000' || typeof r.value.bill_download_url !== 'string')
+      return this.refusal('statement', r.value);
+    let zip: Buffer;
+    try {
+      const res = await fetch(r.value.bill_download_url, { signal: AbortSignal.timeout(this.cfg.timeoutMs * 6) });
+      if (!res.ok) return { ok: false, error: channelFailure({ channel: 'alipay', operation: 'statement', code: `HTTP_${res.status}`, httpStatus: res.status }) };
+      zip = Buffer.from(await res.arrayBuffer());
+    } catch {
+      return fail('CHANNEL_UNREACHABLE', 'alipay statement download');
+    }
+    return parseAlipayStatement(zip);
   }
 
   verifyNotification(raw: RawNotification): Result<ChannelPayment> {
     if (raw.body.length > 16_384) return fail('TOO_LARGE');
-    const form = new URLSearchParams(raw.body);
-    const params: Record<string, string> = {};
-    for (const [k, v] of form) {
-      if (k in params) return fail('MALFORMED', `alipay notification: ${k} given twice`);
-      params[k] = v;
-    }
+    const charset = notificationCharset(raw.body);
+    const d = decodeForm(raw.body, charset);
+    if (!d.ok) return fail('MALFORMED', 'alipay notification');
+    const params = d.value;
     const n = notificationSchema.safeParse(params);
     if (!n.success) return fail('MALFORMED', 'alipay notification: missing or bad fields');
-    if (!rsaVerify(this.alipayKey, alipaySignContent(params, ['sign', 'sign_type']), n.data.sign)) {
+    if (!verifyInCharset(this.alipayKey, alipaySignContent(params, ['sign', 'sign_type']), n.data.sign, charset)) {
       return fail('BAD_SIGNATURE', 'alipay notification');
     }
     if (n.data.app_id !== this.cfg.appId) return fail('WRONG_MERCHANT', `app_id ${n.data.app_id}`);
@@ -239,5 +361,17 @@ export class AlipayAdapter implements ChannelAdapter {
   ack(accepted: boolean): NotificationAck {
     // Alipay stops retrying only on the literal text "success".
     return { status: 200, contentType: 'text/plain', body: accepted ? 'success' : 'failure' };
+  }
+}
+
+/** SHA256withRSA over the text's bytes in the given charset. */
+export function verifyInCharset(key: KeyObject, text: string, sigB64: string, charset: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sigB64) || sigB64.length > 1024) return false;
+  try {
+    const v = createVerify('sha256');
+    v.update(isUtf8(charset) ? Buffer.from(text, 'utf8') : iconv.encode(text, charset));
+    return v.verify(key, Buffer.from(sigB64, 'base64'));
+  } catch {
+    return false;
   }
 }

@@ -45,13 +45,61 @@ export interface NotificationAck {
   body: string;
 }
 
+export interface RefundInput {
+  outTradeNo: string;
+  /** The channel's transaction id of the payment refunded. */
+  txnId: string;
+  /** Our refund request number (Alipay out_request_no, WeChat out_refund_no): same number, same refund. */
+  outRefundNo: string;
+  amountFen: number;
+  /** The paid total of the order (WeChat wants both). */
+  totalFen: number;
+  reason: string;
+  notifyUrl?: string;
+}
+
+/** success: money back with the payer; processing: accepted, not yet done; closed/abnormal: failed. */
+export type RefundStatus = 'processing' | 'success' | 'closed' | 'abnormal' | 'notfound';
+
+export interface ChannelRefund {
+  outRefundNo: string;
+  /** The channel's refund id, when it gave one. */
+  refundId?: string;
+  amountFen: number;
+  status: RefundStatus;
+  /** Unix seconds when the refund succeeded. */
+  doneAt?: number;
+  /** From a notification: which payment it belongs to. */
+  outTradeNo?: string;
+}
+
+/** One line of a channel's daily statement. */
+export interface StatementRow {
+  kind: 'payment' | 'refund';
+  outTradeNo: string;
+  /** The channel's transaction id of the payment (for a refund, of the payment refunded). */
+  txnId: string;
+  /** Positive fen; for a refund the amount returned. */
+  amountFen: number;
+  /** For a refund: our refund request number. */
+  outRefundNo?: string;
+  /** Unix seconds. */
+  at: number;
+}
+
 export interface ChannelAdapter {
   readonly channel: Channel;
   createOrder(input: CreateOrderInput): Promise<Result<CreatedOrder>>;
   query(outTradeNo: string): Promise<Result<ChannelPayment>>;
   close(outTradeNo: string): Promise<Result<void>>;
+  refund(input: RefundInput): Promise<Result<ChannelRefund>>;
+  refundQuery(outTradeNo: string, outRefundNo: string): Promise<Result<ChannelRefund>>;
+  /** The day's statement (YYYY-MM-DD, Beijing time), payments and refunds. */
+  statement(date: string): Promise<Result<StatementRow[]>>;
   /** Signature, merchant and freshness checks; the amount is checked against the order by the caller. */
-  verifyNotification(raw: RawNotification): Result<ChannelPayment>;
+  verifyNotification(raw: RawNotification): Result<ChannelPayment> | Promise<Result<ChannelPayment>>;
+  /** Refund notifications (WeChat REFUND.*); Alipay's refund is synchronous and has none. */
+  verifyRefundNotification?(raw: RawNotification): Promise<Result<ChannelRefund>>;
   ack(accepted: boolean, reason?: string): NotificationAck;
 }
 

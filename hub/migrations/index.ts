@@ -3,6 +3,7 @@
 import { sql as core } from './001_core.ts';
 import { sql as pay } from './002_pay.ts';
 import { sql as officer } from '../officer/migration.ts';
+import { sql as payJobs } from './005_pay_jobs.ts';
 import { sql as recovery } from './006_recovery.ts';
 import { sql as service } from '../integration/migration.ts';
 
@@ -17,6 +18,7 @@ export const hubMigrations: HubMigration[] = [
   { id: 1, name: '001_core', sql: core },
   { id: 2, name: '002_pay', sql: pay },
   { id: 3, name: '003_officer', sql: officer },
+  { id: 5, name: '005_pay_jobs', sql: payJobs },
   { id: 6, name: '006_recovery', sql: recovery },
   { id: 7, name: '007_service', sql: service },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },

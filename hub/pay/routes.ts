@@ -40,11 +40,30 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       channels: opts.channels ?? buildAdapters(cfg, clock),
       ...(clock ? { clock } : {}),
       queryEverySeconds: cfg.queryEverySeconds,
+      refundApproval: cfg.refundApproval,
       log: (msg, data) => app.log.info(data ?? {}, msg),
+      onJobQueued: () => svc.kick(),
     });
     opts.onService?.(svc);
 
-    const notifyBase = (req: FastifyRequest): string => cfg.publicBase ?? `${req.protocol}://${req.host}`;
+    // Background jobs run beside the requests: a notification queues work and is answered at once.
+    const kick = (): void => svc.kick();
+    app.addHook('onClose', async () => {
+      await svc.stop();
+    });
+    if (cfg.workIntervalSeconds > 0) {
+      let t: NodeJS.Timeout | undefined;
+      app.addHook('onReady', async () => {
+        t = setInterval(kick, cfg.workIntervalSeconds * 1000);
+        t.unref();
+      });
+      app.addHook('onClose', async () => {
+        if (t) clearInterval(t);
+      });
+    }
+
+    // Never from the request: a Host header is the caller's to choose.
+    const notifyBase = (_req: FastifyRequest): string => cfg.publicBase;
 
     app.get('/p/*', async (req, reply) => {
       const rest = (req.params as { '*': string })['*'];
@@ -95,6 +114,16 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
         done(null, body),
       );
+      scope.post('/notify/:channel/refund', async (req, reply) => {
+        const ch = channelSchema.safeParse((req.params as { channel: string }).channel);
+        if (!ch.success) return reply.code(404).send();
+        const { ack } = await svc.notifyRefund(ch.data, {
+          headers: req.headers,
+          body: typeof req.body === 'string' ? req.body : '',
+        });
+        reply.code(ack.status).type(ack.contentType);
+        return reply.send(ack.body || undefined);
+      });
       scope.post('/notify/:channel', async (req, reply) => {
         const ch = channelSchema.safeParse((req.params as { channel: string }).channel);
         if (!ch.success) return reply.code(404).send();

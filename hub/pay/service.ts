@@ -9,6 +9,8 @@ import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
 import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channels/types.ts';
 import type { HubQueryable } from '../db.ts';
+import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
+import { createRefunds } from './refunds.ts';
 
 /** The part of the hub's service this area uses (hub/service.ts provides it). */
 export interface PayHub {
@@ -59,6 +61,10 @@ export interface PayServiceOptions {
   /** A bill with less time left than this gets no new order: the payer could not finish in time. */
   minRemainingSeconds?: number;
   log?: (msg: string, data?: Record<string, unknown>) => void;
+  /** When true, refunds of flagged payments wait for an operator's approval. */
+  refundApproval?: boolean;
+  /** Called when a job is queued, so a worker can run it at once instead of at its next tick. */
+  onJobQueued?: () => void;
 }
 
 export type OpenOutcome =
@@ -88,11 +94,14 @@ export interface OrderRow {
 const URL_FRESH_S = 90 * 60;
 const SUFFIX_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 
-/** billNo + "-" + channel letter + 4 random characters, at most 32 (WeChat's limit). */
+/**
+ * billNo (its '-' as '_') + "_" + channel letter + 4 random characters, at most 32 (WeChat's limit).
+ * Only letters, digits and underscore: Alipay refuses anything else in out_trade_no.
+ */
 export function makeOutTradeNo(billNo: string, channel: Channel): string {
   let s = '';
   for (let i = 0; i < 4; i++) s += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
-  return `${billNo.slice(0, 26)}-${channel === 'alipay' ? 'A' : 'W'}${s}`;
+  return `${billNo.replace(/[^A-Za-z0-9]/g, '_').slice(0, 26)}_${channel === 'alipay' ? 'A' : 'W'}${s}`;
 }
 
 export function subjectFor(bill: PayBill): string {
@@ -243,21 +252,85 @@ export function createPayService(opts: PayServiceOptions) {
     log('payment flagged for refund', { billNo: order.bill_no, channel: order.channel, reason });
   }
 
-  /** Closes the bill's other open orders once it is paid, so nobody pays it twice by accident. */
-  async function closeOthers(billNo: string, except: string): Promise<void> {
+  /**
+   * Once a bill is paid its other open orders are closed, so nobody pays it twice by accident. This is
+   * a durable job, not part of the notification: the other channel may be slow, and the channel that
+   * notified wants its answer within seconds.
+   */
+  async function queueCloseOthers(billNo: string, except: string): Promise<void> {
+    await enqueueJob(hub.db, 'close_orders', billNo, { billNo, except }, nowS());
+    opts.onJobQueued?.();
+  }
+
+  /** The job: close every open order of the bill but the paid one; done when none is left open. */
+  async function closeOrdersJob(job: PayJob): Promise<JobOutcome> {
+    const { billNo, except } = job.payload as { billNo: string; except?: string };
     const r = await hub.db.query<OrderRow>(
       "SELECT * FROM pay_orders WHERE bill_no = $1 AND status = 'open' AND out_trade_no <> $2",
-      [billNo, except],
+      [billNo, except ?? ''],
     );
+    const errors: string[] = [];
     for (const o of r.rows) {
-      const c = await opts.channels[o.channel]?.close(o.out_trade_no);
-      if (c?.ok) {
-        await hub.db.query(
-          "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
-          [o.out_trade_no],
-        );
-      }
+      const adapter = opts.channels[o.channel];
+      if (!adapter) continue;
+      const c = await adapter.close(o.out_trade_no);
+      if (c.ok) {
+        await hub.db.query("UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'", [
+          o.out_trade_no,
+        ]);
+      } else if (c.error.details?.channelCode === 'ACQ.TRADE_STATUS_ERROR' || c.error.details?.channelCode === 'ORDERPAID') {
+        // Paid meanwhile: the query settles it (and flags the refund); no longer ours to close.
+        const q = await adapter.query(o.out_trade_no);
+        if (q.ok && q.value.status === 'paid') await settlePayment(o.channel, q.value, 'query');
+      } else errors.push(`${o.out_trade_no}: ${c.error.code}`);
     }
+    return errors.length ? { done: false, error: errors.join('; ').slice(0, 500) } : { done: true };
+  }
+
+  const refundsSvc = createRefunds({
+    db: hub.db,
+    channels: opts.channels,
+    now: nowS,
+    approval: opts.refundApproval ?? false,
+    log,
+  });
+
+  // The in-process worker: kick() starts a round (or asks for another when one runs); it never blocks
+  // the caller. whenIdle() lets tests and shutdown wait for it.
+  let working: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  function kick(): void {
+    if (stopped) return;
+    if (working) {
+      again = true;
+      return;
+    }
+    working = (async () => {
+      do {
+        again = false;
+        try {
+          await work();
+        } catch (e) {
+          log('pay jobs failed', { error: (e as Error).message });
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      working = undefined;
+    });
+  }
+  async function whenIdle(): Promise<void> {
+    while (working) await working;
+  }
+  async function stop(): Promise<void> {
+    stopped = true;
+    await whenIdle();
+  }
+
+  /** One round of background work: admit flagged refunds, run due jobs. */
+  async function work(limit = 50): Promise<{ done: number; retried: number; failed: number }> {
+    await refundsSvc.admitFlagged();
+    return runDueJobs(hub.db, { close_orders: closeOrdersJob, refund: refundsSvc.execute }, nowS(), limit);
   }
 
   /** A verified, paid channel payment (from a notification or a query) against our order. */
@@ -290,7 +363,10 @@ export function createPayService(opts: PayServiceOptions) {
     let outcome: SettleOutcome;
     if (s.ok) {
       outcome = s.value.status;
-      if (outcome === 'refund') await flagRefund(order, p, 'bill already paid by another transaction');
+      if (outcome === 'refund') {
+        await flagRefund(order, p, 'bill already paid by another transaction');
+        opts.onJobQueued?.();
+      }
       else {
         // Order update and audit row in one statement: one commit.
         await hub.db.query(
@@ -301,13 +377,14 @@ export function createPayService(opts: PayServiceOptions) {
            VALUES ($4, $1, $2, $5, $6, $7, $3)`,
           [order.out_trade_no, p.txnId, nowS(), channel, p.amountFen, source, outcome],
         );
-        if (outcome === 'settled') await closeOthers(order.bill_no, order.out_trade_no);
+        if (outcome === 'settled') await queueCloseOthers(order.bill_no, order.out_trade_no);
         return ok(outcome);
       }
     } else if (['BILL_VOIDED', 'PAID_AFTER_EXPIRY', 'BILL_NOT_FOUND'].includes(s.error.code)) {
       // The channel has the money but the bill cannot take it: keep the record, pay it back.
       outcome = 'refund';
       await flagRefund(order, p, s.error.code);
+      opts.onJobQueued?.();
     } else {
       return s;
     }
@@ -331,7 +408,7 @@ export function createPayService(opts: PayServiceOptions) {
         result: fail('NOT_FOUND', channel),
       };
     }
-    const v = adapter.verifyNotification(raw);
+    const v = await adapter.verifyNotification(raw);
     if (!v.ok) {
       log('notification refused', { channel, code: v.error.code });
       return { ack: adapter.ack(false, v.error.code), result: v };
@@ -403,7 +480,42 @@ export function createPayService(opts: PayServiceOptions) {
     return r.rows;
   }
 
-  return { open, status, notify, settlePayment, sweep, refunds, orders, channels: configured, clock };
+  /** POST /notify/wechat/refund: a verified REFUND.* notification updates the refund it names. */
+  async function notifyRefund(
+    channel: Channel,
+    raw: RawNotification,
+  ): Promise<{ ack: { status: number; contentType: string; body: string }; result: Result<unknown> }> {
+    const adapter = opts.channels[channel];
+    if (!adapter?.verifyRefundNotification) {
+      return { ack: { status: 404, contentType: 'text/plain', body: 'not configured' }, result: fail('NOT_FOUND', channel) };
+    }
+    const v = await adapter.verifyRefundNotification(raw);
+    if (!v.ok) {
+      log('refund notification refused', { channel, code: v.error.code });
+      return { ack: adapter.ack(false, v.error.code), result: v };
+    }
+    const r = await refundsSvc.notified(v.value);
+    return { ack: adapter.ack(r.ok, r.ok ? undefined : r.error.code), result: r };
+  }
+
+  return {
+    open,
+    status,
+    notify,
+    notifyRefund,
+    settlePayment,
+    sweep,
+    refunds,
+    orders,
+    work,
+    kick,
+    whenIdle,
+    stop,
+    refundsSvc,
+    channels: configured,
+    adapters: opts.channels,
+    clock,
+  };
 }
 
 export interface RefundView {
@@ -415,9 +527,13 @@ export interface RefundView {
   reason: string;
   /** When the payment was flagged (Unix seconds). */
   flaggedAt: number;
+  /** flagged, pending_approval, approved, processing, success, failed (hub/pay/refunds.ts). */
+  status: string;
+  outRefundNo: string | null;
+  lastError: string | null;
 }
 
-/** Channel payments flagged for refund and not yet resolved, oldest first. */
+/** Channel payments flagged for refund, with the state of their refund, oldest first. */
 export async function listOpenRefunds(db: HubQueryable): Promise<RefundView[]> {
   const r = await db.query<{
     channel: string;
@@ -427,7 +543,10 @@ export async function listOpenRefunds(db: HubQueryable): Promise<RefundView[]> {
     amount_fen: number | string;
     reason: string;
     created_at: number | string;
-  }>('SELECT * FROM pay_refunds WHERE resolved_at IS NULL ORDER BY created_at, channel, txn_id');
+    status: string;
+    out_refund_no: string | null;
+    last_error: string | null;
+  }>('SELECT * FROM pay_refunds ORDER BY created_at, channel, txn_id');
   return r.rows.map((x) => ({
     channel: x.channel,
     txnId: x.txn_id,
@@ -436,5 +555,8 @@ export async function listOpenRefunds(db: HubQueryable): Promise<RefundView[]> {
     amountFen: Number(x.amount_fen),
     reason: x.reason,
     flaggedAt: Number(x.created_at),
+    status: x.status,
+    outRefundNo: x.out_refund_no,
+    lastError: x.last_error,
   }));
 }

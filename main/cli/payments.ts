@@ -61,7 +61,8 @@ export const commands: Command[] = [
       const sim = new ChannelSimulator({ host: optString(ctx, 'host') ?? '127.0.0.1' });
       const simUrl = await sim.start(port.data);
       const config: PayConfig = payConfigSchema.parse({
-        ...(hubBase ? { publicBase: hubBase } : {}),
+        // The pay page's public base: given, or the local hub this demo pairs with.
+        publicBase: hubBase ?? `http://127.0.0.1:${hubPort.data}`,
         ...sim.hubConfig(),
       });
       // The file holds private keys (the simulator's, but treat it like the real thing).

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ChannelSimulator } from '../../hub/channels/simulator.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
+import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import { startHub, type RunningHub } from '../../hub/server.ts';
 import type { Clock } from '../../protocol/time.ts';
 import type { SyncPort } from '../api.ts';
@@ -31,14 +32,16 @@ export async function startDemoHub(opts: {
   const simUrl = await sim.start(opts.simPort ?? 0);
   let hub: RunningHub;
   try {
+    // publicBase is configuration, known before the hub listens: pick the port first.
+    const port = opts.port || (await freeLoopbackPort());
     hub = await startHub({
       dataDir: opts.dataDir,
-      port: opts.port ?? 0,
+      port,
       logger: pino({ level: 'warn' }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       plugins: [
         {
-          plugin: payPlugin({ config: { ...sim.hubConfig() }, ...(opts.clock ? { clock: opts.clock } : {}) }),
+          plugin: payPlugin({ config: { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${port}` }, ...(opts.clock ? { clock: opts.clock } : {}) }),
         },
       ],
     });

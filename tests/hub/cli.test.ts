@@ -96,7 +96,7 @@ describe('finekiosk hub serve', () => {
       const sim = new ChannelSimulator();
       await sim.start(0);
       const cfg = path.join(root, 'channels.json');
-      writeFileSync(cfg, JSON.stringify(sim.hubConfig()), { mode: 0o600 });
+      writeFileSync(cfg, JSON.stringify({ ...sim.hubConfig(), publicBase: 'https://hub.example.cn' }), { mode: 0o600 });
       let stop!: () => void;
       let err = '';
       const serving = main(

@@ -93,23 +93,23 @@ describe('Alipay adapter', () => {
     const { alipay } = adapters();
     const expiresAt = nowS() + 4 * 3600;
     const created = await alipay.createOrder({
-      outTradeNo: 'B1-A01',
+      outTradeNo: 'B1_A01',
       amountFen: 20000,
       subject: '交通罚款',
       expiresAt,
     });
     expect(created.ok).toBe(true);
-    const o = sim.order('alipay', 'B1-A01')!;
+    const o = sim.order('alipay', 'B1_A01')!;
     expect(o.amountFen).toBe(20000);
     expect(o.expiresAt).toBe(expiresAt);
     expect(o.notifyUrl).toBe(`${notifyBase}/notify/alipay`);
     // Not scanned yet: Alipay does not know the trade.
-    const q0 = await alipay.query('B1-A01');
+    const q0 = await alipay.query('B1_A01');
     expect(q0.ok && q0.value.status).toBe('notfound');
-    const paid = await sim.pay('alipay', 'B1-A01');
+    const paid = await sim.pay('alipay', 'B1_A01');
     expect(paid.ok).toBe(true);
     expect(paid.deliveries[0]!.body).toBe('success');
-    const q = await alipay.query('B1-A01');
+    const q = await alipay.query('B1_A01');
     expect(q.ok && q.value).toMatchObject({
       status: 'paid',
       amountFen: 20000,
@@ -119,25 +119,25 @@ describe('Alipay adapter', () => {
     // The notification that reached the merchant verifies.
     const n = alipay.verifyNotification(received.at(-1)!);
     expect(n.ok && n.value).toMatchObject({
-      outTradeNo: 'B1-A01',
+      outTradeNo: 'B1_A01',
       status: 'paid',
       amountFen: 20000,
       txnId: paid.txnId,
     });
     // A paid trade cannot be closed.
-    const c = await alipay.close('B1-A01');
+    const c = await alipay.close('B1_A01');
     expect(c.ok).toBe(false);
   });
 
   it('closes an open order so it cannot be paid', async () => {
     const { alipay } = adapters();
-    await alipay.createOrder({ outTradeNo: 'B1-A02', amountFen: 100, subject: 'x', expiresAt: nowS() + 60 });
-    sim.abandon('alipay', 'B1-A02');
-    expect((await alipay.query('B1-A02')).ok).toBe(true);
-    expect((await alipay.close('B1-A02')).ok).toBe(true);
-    const q = await alipay.query('B1-A02');
+    await alipay.createOrder({ outTradeNo: 'B1_A02', amountFen: 100, subject: 'x', expiresAt: nowS() + 60 });
+    sim.abandon('alipay', 'B1_A02');
+    expect((await alipay.query('B1_A02')).ok).toBe(true);
+    expect((await alipay.close('B1_A02')).ok).toBe(true);
+    const q = await alipay.query('B1_A02');
     expect(q.ok && q.value.status).toBe('closed');
-    expect((await sim.pay('alipay', 'B1-A02')).ok).toBe(false);
+    expect((await sim.pay('alipay', 'B1_A02')).ok).toBe(false);
   });
 
   it('is refused by the gateway when signed with the wrong app key', async () => {
@@ -148,13 +148,13 @@ describe('Alipay adapter', () => {
       clock,
     );
     const r = await bad.createOrder({
-      outTradeNo: 'B1-A03',
+      outTradeNo: 'B1_A03',
       amountFen: 100,
       subject: 'x',
       expiresAt: nowS() + 60,
     });
     expect(!r.ok && r.error.code).toBe('CHANNEL_ERROR');
-    expect(sim.order('alipay', 'B1-A03')).toBeUndefined();
+    expect(sim.order('alipay', 'B1_A03')).toBeUndefined();
   });
 
   it('refuses a gateway answer not signed by Alipay', async () => {
@@ -164,37 +164,37 @@ describe('Alipay adapter', () => {
       'http://x/n',
       clock,
     );
-    const r = await bad.query('B1-A01');
+    const r = await bad.query('B1_A01');
     expect(!r.ok && r.error.code).toBe('BAD_SIGNATURE');
   });
 
   it('refuses forged notifications', async () => {
     const { alipay } = adapters();
     await alipay.createOrder({
-      outTradeNo: 'B1-A04',
+      outTradeNo: 'B1_A04',
       amountFen: 5000,
       subject: 'x',
       expiresAt: nowS() + 600,
     });
-    await sim.pay('alipay', 'B1-A04', { notify: 'none' });
-    const o = sim.order('alipay', 'B1-A04')!;
+    await sim.pay('alipay', 'B1_A04', { notify: 'none' });
+    const o = sim.order('alipay', 'B1_A04')!;
     const good = sim.buildNotification(o);
     expect(alipay.verifyNotification(good).ok).toBe(true);
     const code = (n: RawNotification): string | undefined => {
       const r = alipay.verifyNotification(n);
       return r.ok ? undefined : r.error.code;
     };
-    expect(code(sim.buildNotification(o, { afterSign: (p) => (p.total_amount = '0.01') }))).toBe(
+    expect(await code(sim.buildNotification(o, { afterSign: (p) => (p.total_amount = '0.01') }))).toBe(
       'BAD_SIGNATURE',
     );
-    expect(code(sim.buildNotification(o, { signingKeyPem: otherKeys.alipayPlatform.privateKeyPem }))).toBe(
+    expect(await code(sim.buildNotification(o, { signingKeyPem: otherKeys.alipayPlatform.privateKeyPem }))).toBe(
       'BAD_SIGNATURE',
     );
-    expect(code(sim.buildNotification(o, { appId: '2021009999999999' }))).toBe('WRONG_MERCHANT');
-    expect(code({ headers: {}, body: good.body.replace('sign_type=RSA2', 'sign_type=RSA') })).toBe(
+    expect(await code(sim.buildNotification(o, { appId: '2021009999999999' }))).toBe('WRONG_MERCHANT');
+    expect(await code({ headers: {}, body: good.body.replace('sign_type=RSA2', 'sign_type=RSA') })).toBe(
       'MALFORMED',
     );
-    expect(code({ headers: {}, body: good.body + '&trade_no=1' })).toBe('MALFORMED');
+    expect(await code({ headers: {}, body: good.body + '&trade_no=1' })).toBe('MALFORMED');
     // Properly signed but not a success state: verified, yet not paid.
     const waiting = alipay.verifyNotification(sim.buildNotification(o, { status: 'WAIT_BUYER_PAY' }));
     expect(waiting.ok && waiting.value.status).toBe('open');
@@ -227,7 +227,7 @@ describe('WeChat Pay v3 adapter', () => {
     expect(paid.deliveries[0]!.status).toBe(204);
     const q = await wechat.query('B1-W01');
     expect(q.ok && q.value).toMatchObject({ status: 'paid', amountFen: 20000, txnId: paid.txnId });
-    const n = wechat.verifyNotification(received.at(-1)!);
+    const n = await wechat.verifyNotification(received.at(-1)!);
     expect(n.ok && n.value).toMatchObject({
       outTradeNo: 'B1-W01',
       status: 'paid',
@@ -272,7 +272,11 @@ describe('WeChat Pay v3 adapter', () => {
     });
     expect(!r.ok && r.error.code).toBe('CHANNEL_ERROR');
     const badAns = new WechatAdapter(
-      { ...cfg.wechat, platformPublicKeyPem: otherKeys.wechatPlatform.publicKeyPem },
+      {
+        ...cfg.wechat,
+        platformKeys: [{ serial: 'PUB_KEY_ID_0000000000000000000000000001', publicKeyPem: otherKeys.wechatPubKey.publicKeyPem }],
+        downloadCertificates: false,
+      },
       'http://x/n',
       clock,
     );
@@ -290,30 +294,29 @@ describe('WeChat Pay v3 adapter', () => {
     });
     await sim.pay('wechat', 'B1-W05', { notify: 'none' });
     const o = sim.order('wechat', 'B1-W05')!;
-    const code = (n: RawNotification): string | undefined => {
-      const r = wechat.verifyNotification(n);
+    const code = async (n: RawNotification): Promise<string | undefined> => {
+      const r = await wechat.verifyNotification(n);
       return r.ok ? undefined : r.error.code;
     };
     const good = sim.buildNotification(o);
-    expect(code(good)).toBeUndefined();
-    expect(
-      code({ headers: good.headers, body: good.body.replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESs') }),
+    expect(await code(good)).toBeUndefined();
+    expect(await code({ headers: good.headers, body: good.body.replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESs') }),
     ).toBe('BAD_SIGNATURE');
-    expect(code(sim.buildNotification(o, { signingKeyPem: otherKeys.wechatPlatform.privateKeyPem }))).toBe(
+    expect(await code(sim.buildNotification(o, { signingKeyPem: otherKeys.wechatPubKey.privateKeyPem }))).toBe(
       'BAD_SIGNATURE',
     );
-    expect(code(sim.buildNotification(o, { tamperCiphertext: true }))).toBe('BAD_SIGNATURE');
-    expect(code(sim.buildNotification(o, { apiV3Key: otherKeys.apiV3Key }))).toBe('BAD_SIGNATURE');
-    expect(code(sim.buildNotification(o, { mchid: '1900009999' }))).toBe('WRONG_MERCHANT');
-    expect(code(sim.buildNotification(o, { serial: 'PUB_KEY_ID_OTHER' }))).toBe('UNKNOWN_KEY');
-    expect(code(sim.buildNotification(o, { timestampOffset: -301 }))).toBe('STALE_NOTIFICATION');
-    expect(code(sim.buildNotification(o, { timestampOffset: 301 }))).toBe('STALE_NOTIFICATION');
-    expect(code(sim.buildNotification(o, { timestampOffset: -299 }))).toBeUndefined();
+    expect(await code(sim.buildNotification(o, { tamperCiphertext: true }))).toBe('BAD_SIGNATURE');
+    expect(await code(sim.buildNotification(o, { apiV3Key: otherKeys.apiV3Key }))).toBe('BAD_SIGNATURE');
+    expect(await code(sim.buildNotification(o, { mchid: '1900009999' }))).toBe('WRONG_MERCHANT');
+    expect(await code(sim.buildNotification(o, { serial: 'PUB_KEY_ID_OTHER' }))).toBe('UNKNOWN_KEY');
+    expect(await code(sim.buildNotification(o, { timestampOffset: -301 }))).toBe('STALE_NOTIFICATION');
+    expect(await code(sim.buildNotification(o, { timestampOffset: 301 }))).toBe('STALE_NOTIFICATION');
+    expect(await code(sim.buildNotification(o, { timestampOffset: -299 }))).toBeUndefined();
     const { 'Wechatpay-Signature': _s, ...noSig } = good.headers;
-    expect(code({ headers: noSig, body: good.body })).toBe('MALFORMED');
-    const notPaid = wechat.verifyNotification(sim.buildNotification(o, { status: 'NOTPAY' }));
+    expect(await code({ headers: noSig, body: good.body })).toBe('MALFORMED');
+    const notPaid = await wechat.verifyNotification(sim.buildNotification(o, { status: 'NOTPAY' }));
     expect(notPaid.ok && notPaid.value.status).toBe('open');
-    const refund = wechat.verifyNotification(sim.buildNotification(o, { status: 'REFUND' }));
+    const refund = await wechat.verifyNotification(sim.buildNotification(o, { status: 'REFUND' }));
     expect(refund.ok && refund.value.status).toBe('failed');
     expect(wechat.ack(false, 'x').status).toBe(400);
   });

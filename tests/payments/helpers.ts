@@ -7,6 +7,7 @@ import type { HubDb } from '../../hub/db.ts';
 import { createHubService, type HubService } from '../../hub/service.ts';
 import { ChannelSimulator, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
+import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import type { PayService } from '../../hub/pay/service.ts';
 import type { ManualClock } from '../../protocol/time.ts';
 import { openTestDb } from '../hub/helpers.ts';
@@ -32,7 +33,7 @@ export async function startPayHub(
   storage: 'pglite' | 'postgres',
   clock: ManualClock,
   keys: SimulatorKeys,
-  opts: { sweepIntervalSeconds?: number } = {},
+  opts: { sweepIntervalSeconds?: number; workIntervalSeconds?: number; refundApproval?: boolean } = {},
 ): Promise<PayHubFixture> {
   const sim = new ChannelSimulator({ clock, keys });
   await sim.start(0);
@@ -40,6 +41,7 @@ export async function startPayHub(
   const hub = createHubService({ db, clock });
   await hub.keys.current();
   let pay: PayService | undefined;
+  const listenPort = await freeLoopbackPort();
   const app = await buildHubApp({
     hub,
     logger: pino({ level: 'silent' }),
@@ -47,16 +49,21 @@ export async function startPayHub(
     plugins: [
       {
         plugin: payPlugin({
-          config: { ...sim.hubConfig(), sweepIntervalSeconds: opts.sweepIntervalSeconds ?? 0 },
+          config: {
+            ...sim.hubConfig(),
+            publicBase: `http://127.0.0.1:${listenPort}`,
+            sweepIntervalSeconds: opts.sweepIntervalSeconds ?? 0,
+            workIntervalSeconds: opts.workIntervalSeconds ?? 0,
+            refundApproval: opts.refundApproval ?? false,
+          },
           clock,
           onService: (s) => (pay = s),
         }),
       },
     ],
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  await app.listen({ port: listenPort, host: '127.0.0.1' });
+  const port = listenPort;
   if (!pay) throw new Error('pay plugin did not register');
   return {
     db,

@@ -1,0 +1,200 @@
+// Refunds through the channels. A payment the hub cannot keep (a second payment of a paid fine, money
+// for a voided or expired bill) is flagged in pay_refunds, by this area or by the hub's settlement. Each
+// flagged row gets a refund request number (out_request_no / out_refund_no, letters, digits and
+// underscore so both channels take it) and is executed by the job worker: automatically, or after an
+// operator approves when the `refundApproval` setting asks for it. The same number sent again is the
+// same refund at both channels, so a retry after a lost answer never pays twice.
+import type { Channel } from '../../protocol/ids.ts';
+import { fail, ok, type Result } from '../../protocol/result.ts';
+import type { ChannelAdapter, ChannelRefund } from '../channels/types.ts';
+import type { HubQueryable } from '../db.ts';
+import { enqueueJob, requeueJob, type JobOutcome, type PayJob } from './jobs.ts';
+
+/** flagged → (pending_approval →) approved → processing → success | failed. */
+export type RefundState = 'flagged' | 'pending_approval' | 'approved' | 'processing' | 'success' | 'failed';
+
+export interface RefundRecord {
+  channel: string;
+  txnId: string;
+  billNo: string;
+  outTradeNo: string;
+  amountFen: number;
+  reason: string;
+  outRefundNo: string | null;
+  status: RefundState;
+  refundId: string | null;
+  lastError: string | null;
+  approvedBy: string | null;
+  flaggedAt: number;
+  doneAt: number | null;
+}
+
+interface Row {
+  channel: string;
+  txn_id: string;
+  bill_no: string;
+  out_trade_no: string;
+  amount_fen: string | number;
+  reason: string;
+  out_refund_no: string | null;
+  status: RefundState;
+  refund_id: string | null;
+  last_error: string | null;
+  approved_by: string | null;
+  created_at: string | number;
+  done_at: string | number | null;
+}
+
+function view(r: Row): RefundRecord {
+  return {
+    channel: r.channel,
+    txnId: r.txn_id,
+    billNo: r.bill_no,
+    outTradeNo: r.out_trade_no,
+    amountFen: Number(r.amount_fen),
+    reason: r.reason,
+    outRefundNo: r.out_refund_no,
+    status: r.status,
+    refundId: r.refund_id,
+    lastError: r.last_error,
+    approvedBy: r.approved_by,
+    flaggedAt: Number(r.created_at),
+    doneAt: r.done_at === null ? null : Number(r.done_at),
+  };
+}
+
+/** The refund request number of a flagged payment: one per payment, accepted by both channels. */
+export function refundRequestNo(channel: string, txnId: string): string {
+  return `RF${channel === 'alipay' ? 'A' : 'W'}_${txnId.replace(/[^A-Za-z0-9]/g, '').slice(-40)}`;
+}
+
+/** Every refund, newest first (states kept). */
+export async function listRefunds(db: HubQueryable): Promise<RefundRecord[]> {
+  const r = await db.query<Row>('SELECT * FROM pay_refunds ORDER BY created_at DESC, channel, txn_id');
+  return r.rows.map(view);
+}
+
+export interface RefundsOptions {
+  db: HubQueryable;
+  channels: Partial<Record<Channel, ChannelAdapter>>;
+  now: () => number;
+  /** When true an operator approves each refund before it is executed. */
+  approval: boolean;
+  log?: (msg: string, data?: Record<string, unknown>) => void;
+}
+
+export function createRefunds(o: RefundsOptions) {
+  const log = o.log ?? (() => undefined);
+
+  /** Gives flagged rows (whoever flagged them) a request number and queues or holds them. */
+  async function admitFlagged(): Promise<number> {
+    const r = await o.db.query<Row>("SELECT * FROM pay_refunds WHERE status = 'flagged' ORDER BY created_at LIMIT 500");
+    for (const row of r.rows) {
+      const no = row.out_refund_no ?? refundRequestNo(row.channel, row.txn_id);
+      const next: RefundState = o.approval ? 'pending_approval' : 'approved';
+      const u = await o.db.query(
+        "UPDATE pay_refunds SET out_refund_no = $3, status = $4 WHERE channel = $1 AND txn_id = $2 AND status = 'flagged'",
+        [row.channel, row.txn_id, no, next],
+      );
+      if (u.rowCount && next === 'approved') await enqueueJob(o.db, 'refund', no, { channel: row.channel, txnId: row.txn_id }, o.now());
+    }
+    return r.rows.length;
+  }
+
+  /** An operator's approval (or a retry of a failed one): queues the refund. */
+  async function approve(channel: string, txnId: string, by: string): Promise<Result<RefundRecord>> {
+    await admitFlagged();
+    const r = await o.db.query<Row>(
+      `UPDATE pay_refunds SET status = 'approved', approved_by = $3, last_error = NULL
+       WHERE channel = $1 AND txn_id = $2 AND status IN ('pending_approval', 'failed', 'approved') RETURNING *`,
+      [channel, txnId, by],
+    );
+    const row = r.rows[0];
+    if (!row) {
+      const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [channel, txnId]);
+      if (!cur.rows[0]) return fail('NOT_FOUND', `refund ${channel} ${txnId}`);
+      return ok(view(cur.rows[0])); // already processing or done: nothing to do
+    }
+    await enqueueJob(o.db, 'refund', row.out_refund_no!, { channel, txnId }, o.now());
+    await requeueJob(o.db, 'refund', row.out_refund_no!, o.now());
+    return ok(view(row));
+  }
+
+  async function record(row: Row, r: ChannelRefund): Promise<JobOutcome> {
+    if (r.status === 'success') {
+      await o.db.query(
+        `UPDATE pay_refunds SET status = 'success', refund_id = $3, done_at = $4, resolved_at = $4, last_error = NULL
+         WHERE channel = $1 AND txn_id = $2`,
+        [row.channel, row.txn_id, r.refundId ?? null, r.doneAt ?? o.now()],
+      );
+      log('refund done', { channel: row.channel, billNo: row.bill_no });
+      return { done: true };
+    }
+    if (r.status === 'closed' || r.status === 'abnormal') {
+      await o.db.query("UPDATE pay_refunds SET status = 'failed', last_error = $3 WHERE channel = $1 AND txn_id = $2", [
+        row.channel,
+        row.txn_id,
+        `channel refund ${r.status}`,
+      ]);
+      return { done: false, error: `refund ${r.status}`, giveUp: true };
+    }
+    await o.db.query("UPDATE pay_refunds SET status = 'processing', refund_id = $3 WHERE channel = $1 AND txn_id = $2", [
+      row.channel,
+      row.txn_id,
+      r.refundId ?? row.refund_id,
+    ]);
+    return { done: false, error: 'refund processing at the channel' };
+  }
+
+  /** The job: ask the channel (refund, or query when it is already under way), keep the state. */
+  async function execute(job: PayJob): Promise<JobOutcome> {
+    const { channel, txnId } = job.payload as { channel: Channel; txnId: string };
+    const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [channel, txnId]);
+    const row = cur.rows[0];
+    if (!row || !row.out_refund_no) return { done: false, error: 'no such refund', giveUp: true };
+    if (row.status === 'success') return { done: true };
+    if (row.status !== 'approved' && row.status !== 'processing') return { done: false, error: `refund is ${row.status}`, giveUp: true };
+    const adapter = o.channels[channel];
+    if (!adapter) return { done: false, error: `channel ${channel} is not configured` };
+    const order = await o.db.query<{ amount_fen: string | number }>('SELECT amount_fen FROM pay_orders WHERE out_trade_no = $1', [row.out_trade_no]);
+    const totalFen = Number(order.rows[0]?.amount_fen ?? row.amount_fen);
+    const r =
+      row.status === 'processing'
+        ? await adapter.refundQuery(row.out_trade_no, row.out_refund_no)
+        : await adapter.refund({
+            outTradeNo: row.out_trade_no,
+            txnId: row.txn_id,
+            outRefundNo: row.out_refund_no,
+            amountFen: Number(row.amount_fen),
+            totalFen,
+            reason: '重复缴款退款',
+          });
+    if (!r.ok) {
+      await o.db.query('UPDATE pay_refunds SET last_error = $3 WHERE channel = $1 AND txn_id = $2', [
+        channel,
+        txnId,
+        `${r.error.code} ${JSON.stringify(r.error.details ?? {})}`.slice(0, 500),
+      ]);
+      return { done: false, error: r.error.code };
+    }
+    if (r.value.status === 'notfound') {
+      // Asked while processing and the channel holds nothing: send the refund (same number) again.
+      await o.db.query("UPDATE pay_refunds SET status = 'approved' WHERE channel = $1 AND txn_id = $2", [channel, txnId]);
+      return { done: false, error: 'refund not found at the channel; sending again' };
+    }
+    return record(row, r.value);
+  }
+
+  /** A verified refund notification (WeChat REFUND.*): records the outcome for its request number. */
+  async function notified(r: ChannelRefund): Promise<Result<RefundRecord>> {
+    const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE out_refund_no = $1', [r.outRefundNo]);
+    const row = cur.rows[0];
+    if (!row) return fail('NOT_FOUND', `refund ${r.outRefundNo}`);
+    if (Number(row.amount_fen) !== r.amountFen) return fail('AMOUNT_MISMATCH', `refund ${r.outRefundNo}`);
+    if (row.status !== 'success') await record(row, r);
+    const again = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE out_refund_no = $1', [r.outRefundNo]);
+    return ok(view(again.rows[0]!));
+  }
+
+  return { admitFlagged, approve, execute, notified, list: () => listRefunds(o.db) };
+}
