@@ -11,6 +11,7 @@ async function loadCommands(): Promise<Command[]> {
     import('./cli/sync.ts'),
     import('./cli/recovery.ts'),
     import('./cli/payments.ts'),
+    import('./cli/service.ts'),
     import('./cli/ui.ts'),
   ]);
   return areas.flatMap((m: { commands: Command[] }) => m.commands);
