@@ -49,6 +49,7 @@ import { systemClock, type Clock } from '../protocol/time.ts';
 import { decodeFinesFile, validateFineRows } from '../protocol/fines-file.ts';
 import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
 import { feedIdentity } from './feed/identity.ts';
+import { billPayableUntil } from '../protocol/billtime.ts';
 
 const FEED_LOCK = 727002;
 const KEY_LOCK = 727003;
@@ -100,6 +101,10 @@ export interface HubBill {
   token: string;
   status: 'open' | 'paid' | 'voided';
   paidTxn: string | null;
+  /** When the hub first saw the bill (its own clock, Unix seconds). */
+  firstSeenAt: number;
+  /** Until when the hub keeps it payable by its own clock (protocol/billtime.ts). */
+  payableUntil: number;
 }
 
 export interface HubServiceOptions {
@@ -142,6 +147,7 @@ interface BillRow {
   token: string;
   status: 'open' | 'paid' | 'voided';
   paid_txn: string | null;
+  created_at: number;
 }
 
 function billFromRow(r: BillRow): HubBill {
@@ -155,6 +161,11 @@ function billFromRow(r: BillRow): HubBill {
     token: r.token,
     status: r.status,
     paidTxn: r.paid_txn,
+    firstSeenAt: Number(r.created_at),
+    payableUntil: billPayableUntil(
+      { issuedAt: Number(r.issued_at), expiresAt: Number(r.expires_at) },
+      Number(r.created_at),
+    ),
   };
 }
 
@@ -673,7 +684,7 @@ export function createHubService(opts: HubServiceOptions) {
         if (!b) return fail<SettleResult>('BILL_NOT_FOUND', input.billNo);
         if (Number(b.amount_fen) !== input.amountFen) return fail<SettleResult>('AMOUNT_MISMATCH');
         if (b.status === 'voided') return fail<SettleResult>('BILL_VOIDED', input.billNo);
-        if (input.paidAt > Number(b.expires_at)) return fail<SettleResult>('PAID_AFTER_EXPIRY');
+        if (input.paidAt > billFromRow(b).payableUntil) return fail<SettleResult>('PAID_AFTER_EXPIRY');
         if (b.status === 'paid') {
           await tx.query(
             `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, source, status, created_at)

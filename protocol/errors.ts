@@ -116,6 +116,10 @@ export const messages = {
     en: "This kiosk's clock differs from the hub's by more than 5 minutes; bills are not issued until the time is corrected",
     zh: '本机时钟与中心服务器相差超过5分钟，校正时间前不能开单',
   },
+  BILL_FROM_FUTURE: {
+    en: "The bill's issue time is ahead of the hub's clock: the issuing device's clock is wrong. Ask staff for a new bill",
+    zh: '缴款单的开具时间晚于中心服务器时间（开单设备时钟不准），请工作人员重新开具',
+  },
   DEVICE_HAS_EVENTS: {
     en: 'The hub holds events of this device; it cannot be removed (disable it instead)',
     zh: '中心服务器保存有该设备的事件，不能删除（请改为停用）',

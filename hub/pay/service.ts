@@ -2,6 +2,7 @@
 // expires with the bill, settles verified notifications and scheduled queries through the hub's
 // payments.settle, and flags money that cannot be kept for refund. Everything lives in the database,
 // so any hub process can take any request.
+import { billTimeCheck } from '../../protocol/billtime.ts';
 import { randomInt } from 'node:crypto';
 import type { Channel } from '../../protocol/ids.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
@@ -50,7 +51,13 @@ export interface PayBill {
   status: 'open' | 'paid' | 'voided';
   /** The signed bill token the hub recorded. */
   token?: string;
+  /** When the hub first saw it, and until when it keeps it payable (protocol/billtime.ts). */
+  firstSeenAt?: number;
+  payableUntil?: number;
 }
+
+/** The end of a bill's payability by the hub's clock (the token's expiry for a hub without the record). */
+const payableUntil = (b: PayBill): number => b.payableUntil ?? b.expiresAt;
 
 export interface PayServiceOptions {
   hub: PayHub;
@@ -142,8 +149,8 @@ export function createPayService(opts: PayServiceOptions) {
       outTradeNo,
       amountFen: bill.amountFen,
       subject: subjectFor(bill),
-      // Never later than the bill: an expired bill must not be payable.
-      expiresAt: bill.expiresAt,
+      // Never later than the bill as the hub holds it (protocol/billtime.ts).
+      expiresAt: payableUntil(bill),
       ...(notifyUrl ? { notifyUrl } : {}),
     });
     if (!r.ok) return r;
@@ -185,7 +192,7 @@ export function createPayService(opts: PayServiceOptions) {
         // checked_at = now: the first query is due one interval after the order is made.
         `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at, checked_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`,
-        [outTradeNo, bill.billNo, channel, bill.amountFen, bill.expiresAt, nowS()],
+        [outTradeNo, bill.billNo, channel, bill.amountFen, payableUntil(bill), nowS()],
       );
       if (ins.rowCount === 0) continue;
       const u = await fetchPayUrl(adapter, bill, outTradeNo, notifyUrl);
@@ -217,7 +224,11 @@ export function createPayService(opts: PayServiceOptions) {
     // Paid another way (counter, another bill) or cancelled: taking money would only make a refund.
     const fine = await hub.fines?.byDecisionNo(bill.decisionNo);
     if (fine && fine.status !== 'unpaid') return fail('FINE_NOT_PAYABLE', bill.decisionNo);
-    if (nowS() + minRemaining >= bill.expiresAt) return ok({ kind: 'expired', bill });
+    // Times by the hub's own clock: a bill from a clock running ahead is refused, and none is payable
+    // beyond 4 hours after the hub first saw it.
+    const times = billTimeCheck(bill, bill.firstSeenAt ?? bill.issuedAt, nowS() + minRemaining);
+    if (!times.ok && times.error.code === 'BILL_FROM_FUTURE') return times;
+    if (!times.ok) return ok({ kind: 'expired', bill });
     if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured });
     const o = await orderFor(bill, channel, notifyBase);
     if (!o.ok) return o;
@@ -236,7 +247,7 @@ export function createPayService(opts: PayServiceOptions) {
       return ok({ status: 'paid', ...(confirmation ? { confirmation } : {}) });
     }
     if (bill.status === 'voided') return ok({ status: 'voided' });
-    return ok({ status: nowS() >= bill.expiresAt ? 'expired' : 'open' });
+    return ok({ status: nowS() >= payableUntil(bill) ? 'expired' : 'open' });
   }
 
   async function flagRefund(order: OrderRow, p: ChannelPayment, reason: string): Promise<void> {
