@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { listOpenRefunds } from './pay/service.ts';
+import { payAdmin, payAdminSchemas } from './pay/admin.ts';
 import type { HubService } from './service.ts';
 import { renewEpoch } from './feed/identity.ts';
 import { auditCore, isServiceOp, runServiceAdmin } from './integration/admin.ts';
@@ -27,12 +28,20 @@ const schemas = {
   'chains.verify': z.object({ deviceId: z.string().optional() }),
   stats: z.object({}),
   'pay.refunds': z.object({}),
+  ...payAdminSchemas,
 } as const;
 
 export type AdminOp = keyof typeof schemas;
 
 /** Core operations that only read (not audited as changes). */
-export const CORE_READS = new Set<string>(['device.list', 'key.list', 'config.get', 'stats', 'pay.refunds']);
+export const CORE_READS = new Set<string>([
+  'device.list',
+  'key.list',
+  'config.get',
+  'stats',
+  'pay.refunds',
+  'pay.reconciliations',
+]);
 export const isCoreOp = (op: string): op is AdminOp => op in schemas;
 
 /**
@@ -88,5 +97,9 @@ async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise
       return ok(await hub.stats());
     case 'pay.refunds':
       return ok(await listOpenRefunds(hub.db));
+    case 'pay.refund':
+    case 'pay.reconcile':
+    case 'pay.reconciliations':
+      return payAdmin(hub, op, a);
   }
 }

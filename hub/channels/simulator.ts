@@ -1117,5 +1117,6 @@ export function wechatTradebillCsv(rows: SimStatementRow[]): Buffer {
   }
   lines.push('总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额');
   lines.push([rows.filter((r) => r.kind === 'payment').length, fenToYuan(total), fenToYuan(refunds), '0.00', '0.00000', fenToYuan(total), fenToYuan(refunds)].map((c) => `\`${c}`).join(','));
-  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+  // UTF-8 with a BOM, as WeChat serves it.
+  return Buffer.from(`\uFEFF${lines.join('\r\n')}\r\n`, 'utf8');
 }

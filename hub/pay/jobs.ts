@@ -3,7 +3,7 @@
 // claimed with FOR UPDATE SKIP LOCKED, made once per (kind, key), retried with growing delay.
 import type { HubQueryable } from '../db.ts';
 
-export type PayJobKind = 'close_orders' | 'refund';
+export type PayJobKind = 'close_orders' | 'refund' | 'reconcile';
 
 export interface PayJob {
   id: number;

@@ -10,6 +10,7 @@ import type { Clock } from '../../protocol/time.ts';
 import { buildAdapters, payConfigSchema, type PayConfig } from './config.ts';
 import { choosePage, errorPage, expiredPage, orderPage, paidPage, voidedPage } from './pages.ts';
 import { createPayService, type PayHub, type PayService } from './service.ts';
+import { attachPayService } from './admin.ts';
 import type { ChannelAdapter } from '../channels/types.ts';
 
 export interface PayPluginOptions {
@@ -45,6 +46,7 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       onJobQueued: () => svc.kick(),
     });
     opts.onService?.(svc);
+    attachPayService(hub, svc);
 
     // Background jobs run beside the requests: a notification queues work and is answered at once.
     const kick = (): void => svc.kick();
@@ -54,7 +56,13 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
     if (cfg.workIntervalSeconds > 0) {
       let t: NodeJS.Timeout | undefined;
       app.addHook('onReady', async () => {
-        t = setInterval(kick, cfg.workIntervalSeconds * 1000);
+        t = setInterval(() => {
+          // The daily reconciliation is a job too: queued once per day by whichever process gets there.
+          svc
+            .scheduleDailyReconcile(cfg.reconcileHour)
+            .catch((e: Error) => app.log.error({ err: e }, 'reconciliation schedule failed'))
+            .finally(kick);
+        }, cfg.workIntervalSeconds * 1000);
         t.unref();
       });
       app.addHook('onClose', async () => {

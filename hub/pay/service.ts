@@ -12,6 +12,8 @@ import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channel
 import type { HubQueryable } from '../db.ts';
 import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
 import { createRefunds } from './refunds.ts';
+import { reconcileDay, type ReconcileReport } from './reconcile.ts';
+import { shanghaiTimestamp } from '../channels/util.ts';
 
 /** The part of the hub's service this area uses (hub/service.ts provides it). */
 export interface PayHub {
@@ -338,17 +340,57 @@ export function createPayService(opts: PayServiceOptions) {
     await whenIdle();
   }
 
+  /** Reconciles one Beijing day with every configured channel; reports are kept. */
+  async function reconcile(date: string): Promise<Result<ReconcileReport[]>> {
+    const out: ReconcileReport[] = [];
+    for (const ch of configured) {
+      const adapter = opts.channels[ch]!;
+      const r = await reconcileDay(
+        { db: hub.db, adapter, now: nowS, settle: (c, p) => settlePayment(c, p, 'reconcile') },
+        date,
+      );
+      if (!r.ok) return r;
+      out.push(r.value);
+    }
+    return ok(out);
+  }
+
+  /** Queues the reconciliation of the day before (Beijing) once it is past `hour` o'clock there. */
+  async function scheduleDailyReconcile(hour: number): Promise<void> {
+    if (hour < 0) return;
+    const now = nowS();
+    const bjHour = Number(shanghaiTimestamp(now).slice(11, 13));
+    if (bjHour < hour) return;
+    const yesterday = shanghaiTimestamp(now - 86_400).slice(0, 10);
+    await enqueueJob(hub.db, 'reconcile', yesterday, { date: yesterday }, now);
+  }
+
+  async function reconcileJob(job: PayJob): Promise<JobOutcome> {
+    const r = await reconcile(String(job.payload.date));
+    if (r.ok) {
+      const issues = r.value.reduce((n, x) => n + x.channelOnly.length + x.hubOnly.length + x.amountDiffs.length, 0);
+      log('reconciliation done', { date: job.payload.date, issues, settled: r.value.reduce((n, x) => n + x.settled.length, 0) });
+      return { done: true };
+    }
+    return { done: false, error: r.error.code };
+  }
+
   /** One round of background work: admit flagged refunds, run due jobs. */
   async function work(limit = 50): Promise<{ done: number; retried: number; failed: number }> {
     await refundsSvc.admitFlagged();
-    return runDueJobs(hub.db, { close_orders: closeOrdersJob, refund: refundsSvc.execute }, nowS(), limit);
+    return runDueJobs(
+      hub.db,
+      { close_orders: closeOrdersJob, refund: refundsSvc.execute, reconcile: reconcileJob },
+      nowS(),
+      limit,
+    );
   }
 
   /** A verified, paid channel payment (from a notification or a query) against our order. */
   async function settlePayment(
     channel: Channel,
     p: ChannelPayment,
-    source: 'notify' | 'query',
+    source: 'notify' | 'query' | 'reconcile',
   ): Promise<Result<SettleOutcome>> {
     const r = await hub.db.query<OrderRow>(
       'SELECT * FROM pay_orders WHERE out_trade_no = $1 AND channel = $2',
@@ -519,6 +561,8 @@ export function createPayService(opts: PayServiceOptions) {
     refunds,
     orders,
     work,
+    reconcile,
+    scheduleDailyReconcile,
     kick,
     whenIdle,
     stop,

@@ -8,11 +8,29 @@ import { PAY_CONFIG_ENV, payConfigSchema, type PayConfig } from '../../hub/pay/c
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { startHub } from '../../hub/server.ts';
 import { formatFen } from '../../protocol/money.ts';
+import type { ReconcileReport } from '../../hub/pay/reconcile.ts';
 import { fail, ok } from '../../protocol/result.ts';
 import { optString, type Command } from './framework.ts';
 import { admin, hubDataDir } from './hub.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
+
+function reportText(r: ReconcileReport): string {
+  const line = (what: string, xs: ReconcileReport['hubOnly']): string[] =>
+    xs.map(
+      (x) =>
+        `  ${what}: ${x.outTradeNo} ${x.txnId}${x.outRefundNo ? ` refund ${x.outRefundNo}` : ''} ${formatFen(x.amountFen)}` +
+        `${x.hubFen !== undefined ? ` (hub ${formatFen(x.hubFen)})` : ''}${x.outcome ? ` ${x.outcome}` : ''}`,
+    );
+  return [
+    `${r.date} ${r.channel}: statement ${r.statement.payments} payments ${formatFen(r.statement.paymentsFen)}, ` +
+      `${r.statement.refunds} refunds ${formatFen(r.statement.refundsFen)}; matched ${r.matched.payments} + ${r.matched.refunds}`,
+    ...line('settled now', r.settled),
+    ...line('channel only', r.channelOnly),
+    ...line('hub only', r.hubOnly),
+    ...line('amount differs', r.amountDiffs),
+  ].join('\n');
+}
 
 export const commands: Command[] = [
   {
@@ -28,11 +46,64 @@ export const commands: Command[] = [
         billNo: string;
         amountFen: number;
         reason: string;
+        status?: string;
+        outRefundNo?: string | null;
+        lastError?: string | null;
       }[];
-      if (rows.length === 0) return 'no payments waiting for a refund';
+      if (rows.length === 0) return 'no payments flagged for refund';
       return rows
-        .map((x) => `${x.channel}  ${x.txnId}  bill ${x.billNo}  ${formatFen(x.amountFen)}  ${x.reason}`)
+        .map(
+          (x) =>
+            `${x.channel}  ${x.txnId}  bill ${x.billNo}  ${formatFen(x.amountFen)}  ${x.status ?? ''}` +
+            `${x.outRefundNo ? `  ${x.outRefundNo}` : ''}  ${x.reason}${x.lastError ? `  (${x.lastError})` : ''}`,
+        )
         .join('\n');
+    },
+  },
+  {
+    path: ['hub', 'pay', 'refund'],
+    usage: 'hub pay refund --channel alipay|wechat --txn ID [--data DIR]',
+    summary:
+      'Approve (or retry) the refund of a flagged payment; the hub executes it through the channel, idempotent by its refund request number',
+    options: { channel: { type: 'string' }, txn: { type: 'string' } },
+    run: (ctx) => {
+      const channel = optString(ctx, 'channel');
+      const txnId = optString(ctx, 'txn');
+      if (!channel || !txnId) return Promise.resolve(fail('MALFORMED', '--channel and --txn are required'));
+      return admin(ctx, 'pay.refund', { channel, txnId });
+    },
+    text: (v) => {
+      const r = v as { channel: string; txnId: string; status: string; outRefundNo: string | null };
+      return `${r.channel} ${r.txnId}: ${r.status}${r.outRefundNo ? ` (${r.outRefundNo})` : ''}`;
+    },
+  },
+  {
+    path: ['hub', 'pay', 'reconcile'],
+    usage: 'hub pay reconcile --date YYYY-MM-DD [--channels FILE] [--data DIR] [--json]',
+    summary:
+      "Reconcile one day's channel statements with the hub's payments and refunds; settles what the hub missed, reports the rest (kept)",
+    options: { date: { type: 'string' }, channels: { type: 'string' } },
+    run: (ctx) => {
+      const date = optString(ctx, 'date');
+      if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date))
+        return Promise.resolve(fail('MALFORMED', '--date YYYY-MM-DD is required'));
+      const file = optString(ctx, 'channels') ?? ctx.io.env[PAY_CONFIG_ENV];
+      return admin(ctx, 'pay.reconcile', { date, ...(file ? { channelsFile: path.resolve(file) } : {}) });
+    },
+    text: (v) => (v as ReconcileReport[]).map(reportText).join('\n\n'),
+  },
+  {
+    path: ['hub', 'pay', 'reconciliations'],
+    usage: 'hub pay reconciliations [--date YYYY-MM-DD] [--data DIR] [--json]',
+    summary: 'Show kept reconciliation reports',
+    options: { date: { type: 'string' } },
+    run: (ctx) => {
+      const date = optString(ctx, 'date');
+      return admin(ctx, 'pay.reconciliations', date ? { date } : {});
+    },
+    text: (v) => {
+      const rows = v as ReconcileReport[];
+      return rows.length ? rows.map(reportText).join('\n\n') : 'no reconciliation reports';
     },
   },
   {
