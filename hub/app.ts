@@ -8,7 +8,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { makeHubLogger } from './logging.ts';
 import type { Failure } from '../protocol/result.ts';
 import { failure } from '../protocol/result.ts';
 import {
@@ -64,14 +65,9 @@ export function statusFor(f: Failure): number {
   }
 }
 
+/** The hub's logger: no query strings, no tokens (hub/logging.ts). */
 export function makeLogger(level = process.env.FINEKIOSK_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
-    level,
-    // Query strings can hold plates and decision numbers: never log them.
-    serializers: {
-      req: (req: { method?: string; url?: string }) => ({ method: req.method, path: req.url?.split('?')[0] }),
-    },
-  });
+  return makeHubLogger(level);
 }
 
 export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInstance> {

@@ -8,7 +8,8 @@ import type { Io } from './cli/framework.ts';
 import { failure, FailureError } from '../protocol/result.ts';
 import { openKiosk, type Kiosk, type KioskOptions } from './kiosk.ts';
 import { electronBinary, runElectron } from './ui/electron-bin.ts';
-import { launchKiosk } from './ui/launch.ts';
+import { firstPinNotice, launchKiosk } from './ui/launch.ts';
+import { writePrivateFile } from '../db/private.ts';
 
 export const SAMPLE_FINES = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -39,7 +40,8 @@ export function uiPortFrom(opt: number | undefined, env: NodeJS.ProcessEnv): num
   const v = env.FINEKIOSK_UI_PORT;
   if (v === undefined || v === '') return DEFAULT_UI_PORT;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+  // 0 asks for any free port (tests running side by side).
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
     throw new FailureError(failure('MALFORMED', `FINEKIOSK_UI_PORT must be a port number, not ${v}`));
   }
   return n;
@@ -61,6 +63,14 @@ export function prepareKiosk(opts: StartOptions): { kiosk: Kiosk; loadedSample: 
   return { kiosk, loadedSample };
 }
 
+/**
+ * True when running as a service, whose output is logged rather than read at a terminal: under systemd
+ * (INVOCATION_ID, JOURNAL_STREAM) or when FINEKIOSK_SERVICE=1.
+ */
+export function isServiceMode(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.INVOCATION_ID || env.JOURNAL_STREAM || env.FINEKIOSK_SERVICE === '1');
+}
+
 export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string; loadedSample: number }> {
   const { io } = opts;
   const shell = electronBinary(io.env ?? process.env);
@@ -80,7 +90,14 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
     io,
     uiPort: uiPortFrom(opts.uiPort, env),
     keepSession: true,
-    ...(withHub ? { demoHub: { port: await freePort(8080), simPort: await freePort(8090) } } : {}),
+    ...(withHub
+      ? {
+          demoHub: {
+            port: await demoPort(env.FINEKIOSK_DEMO_HUB_PORT, 8080),
+            simPort: await demoPort(env.FINEKIOSK_DEMO_SIM_PORT, 8090),
+          },
+        }
+      : {}),
   });
   try {
     const { kiosk, loadedSample } = l;
@@ -95,8 +112,7 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
           '\n',
       );
     } else io.stdout(`printing to ${l.printerUrl}\n`);
-    if (l.firstPin)
-      io.stdout(`first-run staff PIN: ${l.firstPin} (shown only now; add staff with finekiosk staff add)\n`);
+    if (l.firstPin) io.stdout(firstPinNotice(kiosk.dataDir));
     if (l.demo) {
       io.stdout(
         `local hub with the pay page at ${l.demo.url}; payment channel simulator at ${l.demo.simUrl} ` +
@@ -104,7 +120,12 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
       );
     }
     io.stdout('Electron is not installed here: serving the kiosk screen for a browser instead\n');
-    io.stdout(`open it with: chromium --kiosk '${l.ui.server.launchUrl}'\n`);
+    if (isServiceMode(env)) {
+      // A service's output is kept in the journal: the URL's session token goes to a private file.
+      const file = path.join(kiosk.dataDir, 'launch-url');
+      writePrivateFile(file, `${l.ui.server.launchUrl}\n`);
+      io.stdout(`open it with: chromium --kiosk "$(cat ${file})" (the address with its session token)\n`);
+    } else io.stdout(`open it with: chromium --kiosk '${l.ui.server.launchUrl}'\n`);
     io.stdout('Ctrl-C stops\n');
     await io.stopSignal;
     io.stdout('stopped\n');
@@ -112,6 +133,12 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
   } finally {
     await l.close();
   }
+}
+
+/** A demo port from the environment (0: any free one), else the preferred one when free. */
+async function demoPort(fromEnv: string | undefined, preferred: number): Promise<number> {
+  const n = fromEnv === undefined ? NaN : Number(fromEnv);
+  return Number.isInteger(n) && n >= 0 && n < 65536 ? n : freePort(preferred);
 }
 
 /** The preferred port when it is free (so the demo's addresses stay the same across runs), else any. */

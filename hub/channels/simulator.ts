@@ -150,6 +150,11 @@ export interface SimulatorOptions {
   clock?: Clock;
   keys?: SimulatorKeys;
   host?: string;
+  /**
+   * The one-machine demo: serve GET /sim/api/config, which hands out the simulated merchants' private
+   * keys and the APIv3 key (they are the simulator's own throwaway keys). Off by default.
+   */
+  demo?: boolean;
 }
 
 function digits(n: number): string {
@@ -443,7 +448,27 @@ export class ChannelSimulator {
 
   // ---- wire protocols ----
 
+  /**
+   * The simulator's control and page routes (/sim/...) answer only requests addressed to it (Host) and,
+   * from a browser, only its own pages (Origin): a web page elsewhere cannot pay, fail or read orders, and
+   * DNS rebinding gets nothing. On a non-loopback address the Host check is left to the network.
+   */
+  private guardControl(): void {
+    this.app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/sim/')) return;
+      const host = req.headers.host ?? '';
+      const port = this.base.slice(this.base.lastIndexOf(':') + 1);
+      const loopback = ['127.0.0.1', 'localhost', '::1'].includes(this.opts.host ?? '127.0.0.1');
+      const own = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+      if (loopback && !own.includes(host)) return reply.code(403).send({ error: 'foreign Host' });
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${host}`)
+        return reply.code(403).send({ error: 'foreign Origin' });
+    });
+  }
+
   private routes(): void {
+    this.guardControl();
     this.app.post('/gateway.do', (req, reply) => this.alipayGateway(req, reply));
     this.app.post('/v3/pay/transactions/native', (req, reply) => this.wechatNative(req, reply, 'NATIVE'));
     this.app.post('/v3/pay/transactions/jsapi', (req, reply) => this.wechatNative(req, reply, 'JSAPI'));
@@ -503,7 +528,14 @@ export class ChannelSimulator {
     this.app.get('/sim/api/orders', async () =>
       [...this.orders.values()].map((o) => ({ ...o, state: this.effectiveState(o) })),
     );
-    this.app.get('/sim/api/config', async () => this.hubConfig());
+    if (this.opts.demo) {
+      this.app.get('/sim/api/config', async () => ({
+        demoOnly: true,
+        note: "DEMO ONLY: the channel simulator's own throwaway keys, including private keys; never real merchant keys",
+        noteZh: '仅用于演示：渠道模拟器自带的一次性密钥（含私钥），绝非真实商户密钥',
+        ...this.hubConfig(),
+      }));
+    }
     this.app.post('/sim/api/orders/:channel/:otn/:action', async (req, reply) => {
       const o = this.findFromParams(req);
       if (!o) return reply.code(404).send({ error: 'no such order' });

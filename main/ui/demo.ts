@@ -2,8 +2,8 @@
 // Pay channel simulator, this kiosk enrolled with that hub, and the sync engine running, so a bill paid
 // on the simulated phone turns the kiosk's screen to paid by itself.
 import path from 'node:path';
-import pino from 'pino';
 import { ChannelSimulator } from '../../hub/channels/simulator.ts';
+import { makeHubLogger } from '../../hub/logging.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import { startHub, type RunningHub } from '../../hub/server.ts';
@@ -28,7 +28,7 @@ export async function startDemoHub(opts: {
   simPort?: number;
   clock?: Clock;
 }): Promise<DemoHub> {
-  const sim = new ChannelSimulator({ ...(opts.clock ? { clock: opts.clock } : {}) });
+  const sim = new ChannelSimulator({ demo: true, ...(opts.clock ? { clock: opts.clock } : {}) });
   const simUrl = await sim.start(opts.simPort ?? 0);
   let hub: RunningHub;
   try {
@@ -37,11 +37,14 @@ export async function startDemoHub(opts: {
     hub = await startHub({
       dataDir: opts.dataDir,
       port,
-      logger: pino({ level: 'warn' }),
+      logger: makeHubLogger(process.env.FINEKIOSK_LOG_LEVEL ?? 'warn'),
       ...(opts.clock ? { clock: opts.clock } : {}),
       plugins: [
         {
-          plugin: payPlugin({ config: { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${port}` }, ...(opts.clock ? { clock: opts.clock } : {}) }),
+          plugin: payPlugin({
+            config: { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${port}` },
+            ...(opts.clock ? { clock: opts.clock } : {}),
+          }),
         },
       ],
     });

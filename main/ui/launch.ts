@@ -3,6 +3,7 @@
 // `finekiosk start` (main/start.ts) and the Electron shell both come through here.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { writePrivateFile } from '../../db/private.ts';
 import path from 'node:path';
 import { FailureError } from '../../protocol/result.ts';
 import { kioskProfile } from '../printing/printing.ts';
@@ -72,6 +73,14 @@ export interface Launched {
   /** The first-run staff PIN, when one was made now (printed once). */
   firstPin?: string;
   close(): Promise<void>;
+}
+
+/** Where the first-run staff PIN is written (0600), in the data folder. */
+export const firstPinFile = (dataDir: string): string => path.join(dataDir, 'first-run-pin.txt');
+
+/** The line that tells where the first-run PIN is, never the PIN itself. */
+export function firstPinNotice(dataDir: string): string {
+  return `first-run staff PIN written to ${firstPinFile(dataDir)} (readable by this user only; delete it once read)\n`;
 }
 
 export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
@@ -158,7 +167,11 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     if (ui.staff.count() === 0) {
       // Never a universal default PIN: a random one, shown once, on the first run only.
       const s = await ui.staff.add('Staff 1');
-      if (s.ok) firstPin = s.value.pin;
+      if (s.ok) {
+        firstPin = s.value.pin;
+        // Never on stdout (a service's stdout goes to the journal): a file only this user reads.
+        writePrivateFile(firstPinFile(kiosk.dataDir), `${firstPin}\n`);
+      }
     }
     const expiry = setInterval(() => kiosk.bills.expireDue(), 60_000);
     expiry.unref();
@@ -200,6 +213,6 @@ export async function startBackendForShell(dataDir?: string) {
     io,
     ...(process.env.FINEKIOSK_PRINTER ? { printerUrl: process.env.FINEKIOSK_PRINTER } : {}),
   });
-  if (l.firstPin) io.stdout(`first-run staff PIN: ${l.firstPin} (shown once)\n`);
+  if (l.firstPin) io.stdout(firstPinNotice(l.kiosk.dataDir));
   return { launchUrl: l.ui.server.launchUrl, origin: l.ui.server.origin, close: l.close };
 }
