@@ -1019,7 +1019,8 @@ export class ChannelSimulator {
     });
   }
 
-  private wechatClose(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  private async wechatClose(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    await this.gatewayHook?.('wechat', 'close');
     if (!this.wechatAuthorized(req))
       return this.wechatReply(reply, 401, { code: 'SIGN_ERROR', message: '签名错误' });
     const otn = (req.params as { otn: string }).otn;

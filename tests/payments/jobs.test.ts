@@ -1,0 +1,213 @@
+// Notifications answered at once while the other channel is slow, refunds of double payments through the
+// channels (automatic, or after approval), reconciliation with each kind of mismatch, and notify_url from
+// configuration only. The hub runs with the channel simulator; slowness is a gate the test opens.
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
+import { shanghaiTimestamp } from '../../hub/channels/util.ts';
+import { ManualClock } from '../../protocol/time.ts';
+import { enrollDevice, sampleFine, TestDevice } from '../hub/helpers.ts';
+import { ALIPAY_UA, WECHAT_UA, openPayPage, startPayHub, type PayHubFixture } from './helpers.ts';
+
+const T0 = Date.parse('2026-11-21T02:00:00Z');
+let keys: SimulatorKeys;
+beforeAll(() => {
+  keys = generateSimulatorKeys();
+});
+
+/** A gate: `reached` resolves when something waits at it, `open()` lets it through. */
+function gate(): { wait: () => Promise<void>; reached: Promise<void>; open: () => void } {
+  let release!: () => void;
+  let hit!: () => void;
+  const opened = new Promise<void>((r) => (release = r));
+  const reached = new Promise<void>((r) => (hit = r));
+  return {
+    wait: async () => {
+      hit();
+      await opened;
+    },
+    reached,
+    open: () => release(),
+  };
+}
+
+function setup(opts: { refundApproval?: boolean } = {}) {
+  const ctx = {} as { f: PayHubFixture; clock: ManualClock; dev: TestDevice; n: number };
+  beforeAll(async () => {
+    ctx.clock = new ManualClock(T0);
+    ctx.f = await startPayHub('pglite', ctx.clock, keys, opts);
+    ctx.dev = new TestDevice('kiosk0job', ctx.clock);
+    ctx.n = 0;
+    const f = ctx.f;
+    await enrollDevice({ db: f.db, hub: f.hub, app: f.app, url: f.url, close: async () => undefined }, ctx.dev);
+  });
+  afterAll(async () => {
+    await ctx.f.close();
+  });
+  const newBill = async (amountFen = 20000): Promise<{ billNo: string; url: string }> => {
+    const decisionNo = `2200000000000${String(++ctx.n).padStart(5, '0')}`;
+    await ctx.f.hub.fines.importRows([sampleFine(decisionNo, '110000', { fineFen: amountFen })]);
+    const b = ctx.dev.issueBill(decisionNo, amountFen);
+    return { billNo: b.billNo, url: `${ctx.f.url}/p/${b.token}` };
+  };
+  return { ctx, newBill };
+}
+
+describe('notifications and the background jobs', () => {
+  const { ctx, newBill } = setup();
+
+  it('answers a WeChat notification while the Alipay gateway is stuck, then closes the Alipay order', async () => {
+    const { f } = ctx;
+    const bill = await newBill();
+    const pa = await openPayPage(bill.url, ALIPAY_UA);
+    const pw = await openPayPage(bill.url, WECHAT_UA);
+    f.sim.abandon('alipay', pa.outTradeNo!); // scanned, so Alipay holds the trade and can close it
+    const g = gate();
+    f.sim.gatewayHook = async (ch, what) => {
+      if (ch === 'alipay' && what === 'alipay.trade.close') await g.wait();
+    };
+    try {
+      const paid = await f.sim.pay('wechat', pw.outTradeNo!);
+      // The answer came back while the close is held at the Alipay gateway.
+      expect(paid.deliveries[0]!.status).toBe(204);
+      await g.reached;
+      expect((await f.hub.bills.get(bill.billNo))?.status).toBe('paid');
+      expect((await f.pay.orders(bill.billNo)).find((o) => o.channel === 'alipay')!.status).toBe('open');
+    } finally {
+      g.open();
+      f.sim.gatewayHook = undefined;
+    }
+    await f.pay.whenIdle();
+    expect((await f.pay.orders(bill.billNo)).find((o) => o.channel === 'alipay')!.status).toBe('closed');
+    expect((await f.sim.pay('alipay', pa.outTradeNo!)).ok).toBe(false);
+  });
+
+  it('refunds a second payment through the channel once, by its refund request number', async () => {
+    const { f } = ctx;
+    const bill = await newBill(15000);
+    const pa = await openPayPage(bill.url, ALIPAY_UA);
+    const pw = await openPayPage(bill.url, WECHAT_UA);
+    const g = gate();
+    f.sim.gatewayHook = async (ch, what) => {
+      if (ch === 'alipay' && what === 'alipay.trade.close') await g.wait();
+    };
+    try {
+      await f.sim.pay('wechat', pw.outTradeNo!);
+      await g.reached;
+      // Paid on Alipay too before the closing got through.
+      const second = await f.sim.pay('alipay', pa.outTradeNo!);
+      expect(second.deliveries[0]!.body).toBe('success');
+    } finally {
+      g.open();
+      f.sim.gatewayHook = undefined;
+    }
+    await f.pay.whenIdle();
+    const refunds = (await f.pay.refunds()).filter((r) => r.billNo === bill.billNo);
+    expect(refunds).toEqual([expect.objectContaining({ channel: 'alipay', amountFen: 15000, status: 'success' })]);
+    const atChannel = [...f.sim.refunds.values()].filter((r) => r.outTradeNo === pa.outTradeNo);
+    expect(atChannel).toEqual([expect.objectContaining({ amountFen: 15000, outRefundNo: refunds[0]!.outRefundNo })]);
+    // Running the jobs again changes nothing at the channel.
+    await f.pay.work();
+    expect([...f.sim.refunds.values()].filter((r) => r.outTradeNo === pa.outTradeNo)).toHaveLength(1);
+  });
+
+  it('builds notify_url from publicBase, never from the Host header', async () => {
+    const { f } = ctx;
+    const bill = await newBill();
+    const u = new URL(bill.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: u.port, path: u.pathname, headers: { host: 'evil.example', 'user-agent': WECHAT_UA } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(200);
+    const o = [...f.sim.orders.values()].find((x) => x.outTradeNo.startsWith(bill.billNo.replace(/-/g, '_')))!;
+    expect(o.notifyUrl).toBe(`${f.url}/notify/wechat`);
+  });
+
+  it('reconciles a day: matched, missed-and-settled, channel-only, hub-only and amount differences', async () => {
+    const { f, clock } = ctx;
+    const date = shanghaiTimestamp(Math.floor(clock.now() / 1000)).slice(0, 10);
+    const a = await newBill(10000); // matched on both sides
+    const b = await newBill(11000); // paid at WeChat, notification lost: settled by reconciliation
+    const c = await newBill(12000); // the statement says another amount
+    const d = await newBill(13000); // the statement lacks it
+    const pa = await openPayPage(a.url, ALIPAY_UA);
+    const pb = await openPayPage(b.url, WECHAT_UA);
+    const pc = await openPayPage(c.url, ALIPAY_UA);
+    const pd = await openPayPage(d.url, WECHAT_UA);
+    await f.sim.pay('alipay', pa.outTradeNo!);
+    const paidB = await f.sim.pay('wechat', pb.outTradeNo!, { notify: 'none' });
+    await f.sim.pay('alipay', pc.outTradeNo!);
+    const paidD = await f.sim.pay('wechat', pd.outTradeNo!);
+    await f.pay.whenIdle();
+    expect((await f.hub.bills.get(b.billNo))?.status).toBe('open');
+    f.sim.statementHook = (channel, rows) => {
+      let out = rows.map((r) => (r.outTradeNo === pc.outTradeNo ? { ...r, amountFen: 12001 } : r));
+      out = out.filter((r) => r.outTradeNo !== pd.outTradeNo);
+      if (channel === 'wechat')
+        out.push({ kind: 'payment', outTradeNo: 'SOMEONE_ELSES_1', txnId: '4200000000000000000000000099', amountFen: 500, at: Math.floor(clock.now() / 1000), subject: 'x' });
+      return out;
+    };
+    try {
+      const r = await f.pay.reconcile(date);
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      const ali = r.value.find((x) => x.channel === 'alipay')!;
+      const wx = r.value.find((x) => x.channel === 'wechat')!;
+      expect(ali.amountDiffs).toEqual([expect.objectContaining({ outTradeNo: pc.outTradeNo, amountFen: 12001, hubFen: 12000 })]);
+      expect(ali.matched.payments).toBeGreaterThanOrEqual(1);
+      expect(wx.settled).toEqual([expect.objectContaining({ outTradeNo: pb.outTradeNo, txnId: paidB.txnId, outcome: 'settled' })]);
+      expect(wx.channelOnly).toEqual([expect.objectContaining({ outTradeNo: 'SOMEONE_ELSES_1', amountFen: 500 })]);
+      expect(wx.hubOnly).toContainEqual(expect.objectContaining({ outTradeNo: pd.outTradeNo, txnId: paidD.txnId, amountFen: 13000 }));
+      expect((await f.hub.bills.get(b.billNo))?.status).toBe('paid');
+      // Kept, and a second run settles nothing again.
+      const again = await f.pay.reconcile(date);
+      expect(again.ok && again.value.find((x) => x.channel === 'wechat')!.settled).toEqual([]);
+      const kept = await f.db.query('SELECT channel FROM pay_reconciliations WHERE bill_date = $1 ORDER BY channel', [date]);
+      expect(kept.rows.map((x) => x.channel)).toEqual(['alipay', 'wechat']);
+    } finally {
+      f.sim.statementHook = undefined;
+    }
+  });
+});
+
+describe('refunds that need an operator', () => {
+  const { ctx, newBill } = setup({ refundApproval: true });
+
+  it('waits for approval, then refunds through the channel', async () => {
+    const { f } = ctx;
+    const bill = await newBill(16000);
+    const pa = await openPayPage(bill.url, ALIPAY_UA);
+    const pw = await openPayPage(bill.url, WECHAT_UA);
+    const g = gate();
+    f.sim.gatewayHook = async (ch, what) => {
+      if (ch === 'wechat' && what === 'close') await g.wait();
+    };
+    try {
+      await f.sim.pay('alipay', pa.outTradeNo!);
+      await g.reached;
+      await f.sim.pay('wechat', pw.outTradeNo!);
+    } finally {
+      g.open();
+      f.sim.gatewayHook = undefined;
+    }
+    await f.pay.whenIdle();
+    const [flagged] = (await f.pay.refunds()).filter((r) => r.billNo === bill.billNo);
+    expect(flagged).toMatchObject({ channel: 'wechat', status: 'pending_approval', amountFen: 16000 });
+    expect(f.sim.refunds.size).toBe(0);
+    const ok = await f.pay.refundsSvc.approve('wechat', flagged!.txnId, 'operator');
+    expect(ok.ok && ok.value.status).toBe('approved');
+    f.pay.kick();
+    await f.pay.whenIdle();
+    const [done] = (await f.pay.refunds()).filter((r) => r.billNo === bill.billNo);
+    expect(done).toMatchObject({ status: 'success' });
+    expect([...f.sim.refunds.values()]).toEqual([expect.objectContaining({ outTradeNo: pw.outTradeNo, amountFen: 16000 })]);
+  });
+});
