@@ -2,6 +2,9 @@
 // Numbered migrations (hub/migrations) are applied once each and recorded in a ledger table.
 import pg from 'pg';
 import { privateDir, privateTree, usePrivateUmask } from '../db/private.ts';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
 import { hubMigrations, type HubMigration } from './migrations/index.ts';
 
@@ -12,6 +15,11 @@ export interface QueryResult<R> {
 
 export interface HubQueryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * PostgreSQL only (absent on PGlite): runs `COPY ... FROM STDIN` fed by `source` (text-format lines, each
+   * ending in a newline) and returns the rows copied. Present on a transaction's handle.
+   */
+  copyFrom?(sql: string, source: AsyncIterable<string>): Promise<number>;
 }
 
 export interface HubDb extends HubQueryable {
@@ -67,6 +75,11 @@ class PgHubDb implements HubDb {
         query: async <R>(sql: string, params?: unknown[]) => {
           const r = await client.query(sql, params as unknown[]);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        },
+        copyFrom: async (sql: string, source: AsyncIterable<string>) => {
+          const sink = client.query(copyFromStdin(sql));
+          await pipeline(Readable.from(source), sink);
+          return Number(sink.rowCount ?? 0);
         },
       };
       const value = await fn(tx);

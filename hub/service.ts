@@ -9,7 +9,7 @@ import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
 import { blockHolding } from './officer/blocks.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { eventPayloads, firstBrokenEvent, parseEventPayload, type OutboxEvent } from '../protocol/events.ts';
 import { type Fine } from '../protocol/fines.ts';
@@ -46,7 +46,8 @@ import {
   type ConfirmationClaims,
 } from '../protocol/tokens.ts';
 import { systemClock, type Clock } from '../protocol/time.ts';
-import { decodeFinesFile, validateFineRows } from '../protocol/fines-file.ts';
+import { importFines } from './import/fines-import.ts';
+import { readFinesFile, rowsOf } from './import/read.ts';
 import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
 import { feedIdentity } from './feed/identity.ts';
 import { billPayableUntil } from '../protocol/billtime.ts';
@@ -54,7 +55,6 @@ import { billPayableUntil } from '../protocol/billtime.ts';
 const FEED_LOCK = 727002;
 const KEY_LOCK = 727003;
 const DEFAULT_CODE_TTL_S = 24 * 3600;
-const IMPORT_CHUNK = 5000;
 
 export interface Device {
   id: string;
@@ -551,37 +551,21 @@ export function createHubService(opts: HubServiceOptions) {
   }
 
   const fines = {
-    /** Adds or updates fines (all rows checked first; nothing stored when one is wrong). */
+    /**
+     * Adds or updates fines, all or nothing (hub/import: staged, checked, applied in one transaction).
+     * Errors: BAD_FILE with each bad row's number and reason.
+     */
     async importRows(rows: unknown[]): Promise<Result<{ received: number; changed: number }>> {
-      // One rule for a fines file's rows, kiosk and hub alike: all valid, no decision number twice.
-      const checked = validateFineRows({ rows });
-      if (!checked.ok) return checked;
-      const parsed = checked.value;
-      let changed = 0;
-      // Chunks keep each transaction (and the feed lock) short, so pushes are not held up by a big import.
-      for (let i = 0; i < parsed.length; i += IMPORT_CHUNK) {
-        const chunk = parsed.slice(i, i + IMPORT_CHUNK);
-        changed += await db.transaction(async (tx) => {
-          await lockFeed(tx);
-          const n = await upsertFines(tx, chunk);
-          await notifyFeed(tx);
-          return n;
-        });
-      }
-      return ok({ received: parsed.length, changed });
+      return importFines(db, rowsOf(rows), { nowS });
     },
+    /** A JSON, NDJSON or CSV fines file, read as a stream (any size); as importRows. Errors: BAD_FILE. */
     async importFile(file: string): Promise<Result<{ received: number; changed: number }>> {
-      let bytes: Buffer;
       try {
-        if (statSync(file).size > 512 * 1024 * 1024) return fail('TOO_LARGE', file);
-        bytes = readFileSync(file);
+        statSync(file);
       } catch (e) {
         return fail('BAD_FILE', (e as Error).message);
       }
-      // The same reader as the kiosk's (protocol/fines-file.ts): JSON or CSV, BOM or not, the sample's shape.
-      const decoded = decodeFinesFile(bytes, file);
-      if (!decoded.ok) return decoded;
-      return fines.importRows(decoded.value.rows);
+      return importFines(db, readFinesFile(file), { nowS });
     },
     async byDecisionNo(decisionNo: string): Promise<Fine | undefined> {
       const r = await db.query<{ data: Fine }>('SELECT data FROM fines WHERE decision_no = $1', [decisionNo]);

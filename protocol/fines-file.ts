@@ -89,17 +89,27 @@ export function finesFromCsv(text: string): Result<FinesFileRows> {
     );
   }
   // csv-parse reports the line a record ends on; a record starts after the previous one and any blank lines.
-  let prevEnd = 0;
-  let prevEmpty = 0;
-  const withStart = records.map((r) => {
-    const start = prevEnd + 1 + (r.info.empty_lines - prevEmpty);
-    prevEnd = r.info.lines;
-    prevEmpty = r.info.empty_lines;
-    return { fields: r.record, line: start };
-  });
+  const lineOf = csvLineTracker();
+  const withStart = records.map((r) => ({ fields: r.record, line: lineOf(r.info) }));
   const [head, ...body] = withStart;
   if (!head) return fail('BAD_FILE', 'the CSV file is empty');
-  const header = head.fields.map((h) => h.trim());
+  const header = csvHeader(head.fields);
+  if (!header.ok) return header;
+  const rows: Record<string, unknown>[] = [];
+  const lines: number[] = [];
+  const problems: (string | undefined)[] = [];
+  for (const r of body) {
+    const { row, problem } = csvRecordToRow(header.value, r.fields);
+    problems.push(problem);
+    rows.push(row);
+    lines.push(r.line);
+  }
+  return ok({ format: 'csv', rows, lines, problems });
+}
+
+/** A CSV header row → its column names, checked: known names only, none twice, none required missing. */
+export function csvHeader(fields: string[]): Result<string[]> {
+  const header = fields.map((h) => h.trim());
   const known = new Set<string>(FINE_FIELDS);
   const unknown = header.filter((h) => !known.has(h));
   if (unknown.length) return fail('BAD_FILE', `unknown column(s) in the header: ${unknown.join(', ')}`);
@@ -107,28 +117,58 @@ export function finesFromCsv(text: string): Result<FinesFileRows> {
   if (dup) return fail('BAD_FILE', `column ${dup} appears twice in the header`);
   const missing = FINE_FIELDS.filter((f) => f !== 'descriptionEn' && !header.includes(f));
   if (missing.length) return fail('BAD_FILE', `missing column(s) in the header: ${missing.join(', ')}`);
-  const rows: Record<string, unknown>[] = [];
-  const lines: number[] = [];
-  const problems: (string | undefined)[] = [];
-  for (const r of body) {
-    const o: Record<string, unknown> = {};
-    const why: string[] = [];
-    if (r.fields.length !== header.length)
-      why.push(`has ${r.fields.length} fields, the header has ${header.length}`);
-    header.forEach((h, i) => {
-      const v = r.fields[i];
-      if (v === undefined) return;
-      if (h === 'fineFen' || h === 'points') {
-        if (INT_RE.test(v.trim())) o[h] = Number(v.trim());
-        else why.push(`${h}: ${JSON.stringify(v)} is not a whole number${h === 'fineFen' ? ' of fen' : ''}`);
-      } else if (h === 'descriptionEn' && v === '') return;
-      else o[h] = v;
-    });
-    problems.push(why.length ? why.join('; ') : undefined);
-    rows.push(o);
-    lines.push(r.line);
-  }
-  return ok({ format: 'csv', rows, lines, problems });
+  return ok(header);
+}
+
+/**
+ * One CSV record under a checked header → a plain row object (fineFen and points as integers, an empty
+ * descriptionEn left out), and the reason the record is already wrong (field count, a number that is not one).
+ */
+export function csvRecordToRow(
+  header: string[],
+  fields: string[],
+): { row: Record<string, unknown>; problem: string | undefined } {
+  const o: Record<string, unknown> = {};
+  const why: string[] = [];
+  if (fields.length !== header.length)
+    why.push(`has ${fields.length} fields, the header has ${header.length}`);
+  header.forEach((h, i) => {
+    const v = fields[i];
+    if (v === undefined) return;
+    if (h === 'fineFen' || h === 'points') {
+      if (INT_RE.test(v.trim())) o[h] = Number(v.trim());
+      else why.push(`${h}: ${JSON.stringify(v)} is not a whole number${h === 'fineFen' ? ' of fen' : ''}`);
+    } else if (h === 'descriptionEn' && v === '') return;
+    else o[h] = v;
+  });
+  return { row: o, problem: why.length ? why.join('; ') : undefined };
+}
+
+/**
+ * Tracks the line each CSV record starts on, from csv-parse's `info` (which gives the line a record ends on and
+ * the blank lines skipped so far). Call once per record, in order.
+ */
+export function csvLineTracker(): (info: { lines: number; empty_lines: number }) => number {
+  let prevEnd = 0;
+  let prevEmpty = 0;
+  return (info) => {
+    const start = prevEnd + 1 + (info.empty_lines - prevEmpty);
+    prevEnd = info.lines;
+    prevEmpty = info.empty_lines;
+    return start;
+  };
+}
+
+/** Row errors → the BAD_FILE refusal of a whole file (at most MAX_ROW_ERRORS kept, the count beside them). */
+export function badRowsFailure(errors: FineRowError[], errorCount: number): Result<never> {
+  const summary = errors
+    .slice(0, 5)
+    .map((e) => `row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
+    .join('; ');
+  return fail('BAD_FILE', `${errorCount} bad row(s): ${summary}${errorCount > 5 ? '; ...' : ''}`, {
+    errors: errors.slice(0, MAX_ROW_ERRORS),
+    errorCount,
+  });
 }
 
 /**
@@ -182,15 +222,6 @@ export function validateFineRows(
     seen.set(v.fine.decisionNo, row);
     fines.push(v.fine);
   });
-  if (errorCount > 0) {
-    const summary = errors
-      .slice(0, 5)
-      .map((e) => `row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
-      .join('; ');
-    return fail('BAD_FILE', `${errorCount} bad row(s): ${summary}${errorCount > 5 ? '; ...' : ''}`, {
-      errors,
-      errorCount,
-    });
-  }
+  if (errorCount > 0) return badRowsFailure(errors, errorCount);
   return ok(fines);
 }
