@@ -56,6 +56,10 @@ export const messages = {
   LOCKED: { en: 'Too many failed attempts; locked for a while', zh: '失败次数过多，已暂时锁定' },
   WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
   NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
+  TICKET_INCOMPLETE: {
+    en: "For a motor vehicle, give the vehicle id's last 6 and the driver's name and licence number",
+    zh: '机动车须填写车架号后6位、当事人姓名和驾驶证号',
+  },
   SCAN_UNKNOWN: {
     en: 'This code is not a decision notice, a bill or a payment confirmation',
     zh: '无法识别该条码：请扫描处罚决定书、缴款单或支付凭证',

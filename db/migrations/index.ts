@@ -8,6 +8,7 @@ import { m005Officer } from './005_officer.ts';
 import { m008Receipts } from './008_receipts.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
 import { m010Recovery } from './010_recovery.ts';
+import { m018TicketParties } from './018_ticket_parties.ts';
 
 export type { Migration };
 
@@ -20,5 +21,6 @@ export const kioskMigrations: Migration[] = [
   m008Receipts,
   m009PinGuard,
   m010Recovery,
+  m018TicketParties,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];

@@ -10,11 +10,11 @@ import { maskPlate } from '../../protocol/fines.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { unixSeconds } from '../../protocol/time.ts';
 import type { Kiosk } from '../kiosk.ts';
-import { vehicleKindSchema, type ViolationCode } from './codes.ts';
+import { PLATELESS_KINDS, vehicleKindSchema, type ViolationCode } from './codes.ts';
 import type { NumberStatus } from './numbers.ts';
 import { openOfficerMode, type OfficerMode } from './officer.ts';
 import { startNumberRefill } from './refill.ts';
-import type { TicketView } from './ticket.ts';
+import { UNKNOWN_VIN6, type TicketView } from './ticket.ts';
 
 /** Where notices go: the print service's raw job (status before and after, recorded in SQLite). */
 export interface NoticePrinter {
@@ -82,10 +82,10 @@ export const officerSchemas = {
       code: z.string().min(1).max(16),
       fineFen: z.number().int().nonnegative().optional(),
       place: z.string().max(200),
-      vin6: z
-        .string()
-        .regex(/^[0-9A-Za-z]{6}$/)
-        .optional(),
+      // Folded (full-width, case, separators) and checked by the ticket service.
+      vin6: z.string().max(32).optional(),
+      partyName: z.string().max(40).optional(),
+      licenceNo: z.string().max(40).optional(),
     })
     .strict(),
   officerPrintNotice: z.object({ session, decisionNo: z.string().regex(/^[0-9A-Za-z]{1,32}$/) }).strict(),
@@ -100,7 +100,11 @@ export function noticeDocument(t: TicketView): NoticeDocument {
   return {
     decisionNo: t.decisionNo,
     standalone: t.standalone,
-    plateMasked: maskPlate(f.plate),
+    // The driver's own document: the full plate, the vehicle id's last 6 and the party.
+    plate: f.plate,
+    ...(f.vehicleIdLast6 !== UNKNOWN_VIN6 ? { vehicleIdLast6: f.vehicleIdLast6 } : {}),
+    ...(t.party?.name ? { partyName: t.party.name } : {}),
+    ...(t.party?.licenceNo ? { licenceNo: t.party.licenceNo } : {}),
     vehicleKind: t.vehicleKind,
     violationCode: f.violationCode,
     violation: f.description,
@@ -199,7 +203,15 @@ export function createOfficerApi(deps: OfficerApiDeps): OfficerApi {
     officerCodes: (i) => withOfficer(i.session, async () => ok(o.codes().search(i.query, 30))),
     officerIssue: (i) =>
       withOfficer(i.session, async (officerId) => {
-        const { session: _s, ...input } = i;
+        const { session: _s, ...given } = i;
+        // Empty fields are not given; a motor vehicle's ticket needs the vehicle id's last 6 (so a plate
+        // search finds it) and the driver's name and licence number (printed on the notice).
+        const input = Object.fromEntries(
+          Object.entries(given).filter(([, v]) => typeof v !== 'string' || v.trim() !== ''),
+        ) as typeof given;
+        if (!PLATELESS_KINDS.includes(input.vehicleKind)) {
+          if (!input.vin6 || !input.partyName || !input.licenceNo) return fail('TICKET_INCOMPLETE');
+        }
         const r = o.tickets.issue({ ...input, officerId });
         if (!r.ok) return r;
         topUp(r.value.numbers);

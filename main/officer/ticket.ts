@@ -15,7 +15,7 @@ import { appendEvent } from '../outbox/outbox.ts';
 import { PLATELESS_KINDS, vehicleKindSchema, type CodeTable, type VehicleKind } from './codes.ts';
 import { numberStatus, takeNextNumber, type NumberStatus } from './numbers.ts';
 import { officerIdSchema } from './officers.ts';
-import { parsePlate, type PlateKind } from '../../protocol/plate.ts';
+import { normalizeVin6, parsePlate, type PlateKind } from '../../protocol/plate.ts';
 
 /** Stored as the plate of fines that have none, so the fine stays well-formed. */
 export const NO_PLATE: Record<'pedestrian' | 'non-motor', string> = {
@@ -33,7 +33,23 @@ export const ticketInputSchema = z.object({
   fineFen: z.number().int().nonnegative().optional(),
   place: z.string().trim().min(1, 'place: required').max(200),
   officerId: officerIdSchema,
-  vin6: z.string().regex(VIN6_RE).optional(),
+  /** Last 6 of the vehicle id, so a plate search at any kiosk finds the ticket. */
+  vin6: z.string().max(32).transform(normalizeVin6).pipe(z.string().regex(VIN6_RE)).optional(),
+  /** The party (driver, rider, pedestrian): printed on the notice, kept on this device only. */
+  partyName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(40)
+    .regex(/^[^\p{Cc}]+$/u)
+    .optional(),
+  /** Driving licence number (usually the 18-character id number); none for pedestrians. */
+  licenceNo: z
+    .string()
+    .max(40)
+    .transform(normalizeVin6)
+    .pipe(z.string().regex(/^[0-9A-Z]{6,20}$/))
+    .optional(),
 });
 export type TicketInput = z.input<typeof ticketInputSchema>;
 
@@ -51,6 +67,8 @@ export interface TicketView {
   /** Numbers left after this ticket, and whether to warn the officer. */
   numbers: NumberStatus;
   issuedAt: number;
+  /** The party, when the officer wrote it down. */
+  party?: { name?: string; licenceNo?: string };
 }
 
 interface TicketRow {
@@ -95,6 +113,12 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
   const insertTicket = db.prepare(`
     INSERT INTO tickets (decision_no, block_id, officer_id, vehicle_kind, plate_kind, bill_no, issued_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const insertParty = db.prepare<[string, string | null, string | null]>(
+    'INSERT INTO ticket_parties (decision_no, name, licence_no) VALUES (?, ?, ?)',
+  );
+  const partyOf = db.prepare<[string], { name: string | null; licence_no: string | null }>(
+    'SELECT name, licence_no FROM ticket_parties WHERE decision_no = ?',
+  );
   const usePlace = db.prepare(`
     INSERT INTO recent_places (place, used_at, uses) VALUES (?, ?, 1)
     ON CONFLICT (place) DO UPDATE SET used_at = excluded.used_at, uses = recent_places.uses + 1`);
@@ -127,6 +151,13 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
       issuedAt: r.issued_at,
     };
     if (r.plate_kind) v.plateKind = r.plate_kind;
+    const p = partyOf.get(r.decision_no);
+    if (p) {
+      v.party = {
+        ...(p.name !== null ? { name: p.name } : {}),
+        ...(p.licence_no !== null ? { licenceNo: p.licence_no } : {}),
+      };
+    }
     return v;
   };
 
@@ -168,7 +199,7 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
           decisionNo,
           region: regionOf.get(blockId)!.region,
           plate,
-          vehicleIdLast6: (input.vin6 ?? UNKNOWN_VIN6).toUpperCase(),
+          vehicleIdLast6: input.vin6 ?? UNKNOWN_VIN6,
           violationCode: code.code,
           description: code.description,
           descriptionEn: code.descriptionEn,
@@ -205,6 +236,9 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
           billNo,
           now,
         );
+        if (input.partyName || input.licenceNo) {
+          insertParty.run(decisionNo, input.partyName ?? null, input.licenceNo ?? null);
+        }
         usePlace.run(input.place, clock.now());
         const at = clock.now();
         appendEvent(

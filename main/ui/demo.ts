@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { ChannelSimulator } from '../../hub/channels/simulator.ts';
 import { makeHubLogger } from '../../hub/logging.ts';
+import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import { startHub, type RunningHub } from '../../hub/server.ts';
@@ -39,7 +40,9 @@ export async function startDemoHub(opts: {
       port,
       logger: makeHubLogger(process.env.FINEKIOSK_LOG_LEVEL ?? 'warn'),
       ...(opts.clock ? { clock: opts.clock } : {}),
+      // The officer number blocks too: an officer device in the demo gets hub numbers (联网补充编号).
       plugins: [
+        { plugin: officerBlocksPlugin },
         {
           plugin: payPlugin({
             config: { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${port}` },

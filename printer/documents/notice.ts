@@ -17,8 +17,14 @@ export const noticeDocumentSchema = z.object({
   decisionNo: decisionNoSchema,
   /** The number came from the device's stand-alone sequence: said on paper too. */
   standalone: z.boolean(),
-  /** Already masked (protocol/fines.ts maskPlate). */
-  plateMasked: z.string().max(16),
+  /** The full plate: the notice is the driver's own document (a pedestrian's shows 行人). */
+  plate: z.string().max(16),
+  vehicleIdLast6: z
+    .string()
+    .regex(/^[0-9A-Z]{6}$/)
+    .optional(),
+  partyName: z.string().max(40).optional(),
+  licenceNo: z.string().max(20).optional(),
   vehicleKind: z.string().max(32),
   violationCode: z.string().max(16),
   violation: z.string().max(200),
@@ -56,8 +62,13 @@ export function noticeBlocks(d: NoticeDocument): Block[] {
   ];
   if (d.standalone) blocks.push(text('（单机本地编号 Stand-alone local number）', { align: 'center' }));
   blocks.push(
-    pair('车牌 Plate', d.plateMasked),
+    pair('车牌 Plate', d.plate),
     pair('类别 Kind', `${KIND_ZH[d.vehicleKind] ?? d.vehicleKind} ${d.vehicleKind}`),
+  );
+  if (d.vehicleIdLast6) blocks.push(pair('车架号后6位 VIN (last 6)', d.vehicleIdLast6));
+  if (d.partyName) blocks.push(pair('当事人 Party', d.partyName));
+  if (d.licenceNo) blocks.push(pair('驾驶证号 Licence No.', d.licenceNo));
+  blocks.push(
     pair('时间 Time', printTime(d.occurredAt)),
     text('地点 Place:'),
     text(d.place, { indent: 2 }),

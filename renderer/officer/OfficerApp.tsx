@@ -5,8 +5,9 @@ import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CodeDto, OfficerStateDto, TicketDto } from '../../main/officer/api.ts';
 import { formatFen, parseYuan } from '../../protocol/money.ts';
-import type { Failure } from '../../protocol/result.ts';
+import { failure, type Failure } from '../../protocol/result.ts';
 import { shanghaiDateTime } from '../../protocol/time.ts';
+import { failureText } from '../src/components.tsx';
 import { officerApi } from './api.ts';
 import { officerText, type OfficerText } from './text.ts';
 import './officer.css';
@@ -26,12 +27,13 @@ function useText(): [OfficerText, boolean, () => void] {
   return [zh ? officerText.zh : officerText.en, zh, () => void i18n.changeLanguage(zh ? 'en' : 'zh-CN')];
 }
 
+/** A refusal in the screen's language from the error catalogue (never the backend's detail text). */
 function Problem({ error }: { error: Failure | undefined }) {
-  const [, zh] = useText();
+  const { t, i18n } = useTranslation();
   if (!error) return null;
   return (
     <p className="off-error" role="alert" data-testid="officer-error" data-code={error.code}>
-      {zh ? error.messageZh : error.message}
+      {failureText(error, i18n.language, t)}
     </p>
   );
 }
@@ -77,7 +79,14 @@ function Login({ onLogin }: { onLogin(s: Session): void }) {
   );
 }
 
-function NumbersBar({ state, onRefill }: { state: OfficerStateDto; onRefill(): void }) {
+function NumbersBar({
+  state,
+  onRefill,
+}: {
+  state: OfficerStateDto;
+  onRefill(): Promise<Failure | undefined>;
+}) {
+  const [error, setError] = useState<Failure>();
   const [t] = useText();
   const n = state.numbers;
   const warn = n.exhausted || n.low;
@@ -92,10 +101,16 @@ function NumbersBar({ state, onRefill }: { state: OfficerStateDto; onRefill(): v
         {n.exhausted ? ` — ${t.numbersOut}` : n.low ? ` — ${t.numbersLow}` : ''}
       </span>
       {warn && (
-        <button type="button" className="off-btn" onClick={onRefill}>
+        <button
+          type="button"
+          className="off-btn"
+          data-testid="officer-refill"
+          onClick={() => void onRefill().then(setError)}
+        >
           {t.refill}
         </button>
       )}
+      <Problem error={error} />
       {state.codes.sample && (
         <span className="off-pill warn" data-testid="officer-sample">
           {t.sample}
@@ -109,6 +124,9 @@ function TicketForm(props: { s: Session; state: OfficerStateDto; onIssued(t: Tic
   const [t] = useText();
   const [kind, setKind] = useState<(typeof KINDS)[number]>('small-car');
   const [plate, setPlate] = useState('');
+  const [vin6, setVin6] = useState('');
+  const [partyName, setPartyName] = useState('');
+  const [licenceNo, setLicenceNo] = useState('');
   const [query, setQuery] = useState('');
   const [codes, setCodes] = useState<CodeDto[]>([]);
   const [code, setCode] = useState<CodeDto>();
@@ -141,12 +159,11 @@ function TicketForm(props: { s: Session; state: OfficerStateDto; onIssued(t: Tic
     let fineFen: number | undefined;
     if (yuan.trim()) {
       fineFen = parseYuan(yuan);
-      if (fineFen === undefined)
-        return setError({
-          code: 'MALFORMED',
-          message: 'Amount in yuan, e.g. 150',
-          messageZh: '金额格式错误，例如 150',
-        });
+      if (fineFen === undefined) return setError(failure('MALFORMED'));
+    }
+    // A motor vehicle's ticket needs the vehicle id's last 6 and the driver: said before any call.
+    if (!PLATELESS.has(kind) && (!vin6.trim() || !partyName.trim() || !licenceNo.trim())) {
+      return setError(failure('TICKET_INCOMPLETE'));
     }
     setBusy(true);
     const r = await officerApi.officerIssue({
@@ -156,6 +173,9 @@ function TicketForm(props: { s: Session; state: OfficerStateDto; onIssued(t: Tic
       place,
       ...(plate.trim() ? { plate } : {}),
       ...(fineFen !== undefined ? { fineFen } : {}),
+      ...(vin6.trim() && kind !== 'pedestrian' ? { vin6 } : {}),
+      ...(partyName.trim() ? { partyName } : {}),
+      ...(licenceNo.trim() && kind !== 'pedestrian' ? { licenceNo } : {}),
     });
     setBusy(false);
     if (!r.ok) return setError(r.error);
@@ -163,7 +183,7 @@ function TicketForm(props: { s: Session; state: OfficerStateDto; onIssued(t: Tic
   };
 
   return (
-    <form className="off-form" onSubmit={(e) => (e.preventDefault(), void submit())}>
+    <form className="off-form" noValidate onSubmit={(e) => (e.preventDefault(), void submit())}>
       <fieldset className="off-kinds">
         <legend>{t.kind}</legend>
         {KINDS.map((k) => (
@@ -198,6 +218,54 @@ function TicketForm(props: { s: Session; state: OfficerStateDto; onIssued(t: Tic
           />
         </div>
       )}
+      {!PLATELESS.has(kind) && (
+        <div className="off-field">
+          <label htmlFor="officer-vin6">{t.vin6}</label>
+          <input
+            id="officer-vin6"
+            data-testid="officer-vin6"
+            value={vin6}
+            autoComplete="off"
+            maxLength={12}
+            onChange={(e) => setVin6(e.target.value.toUpperCase())}
+            aria-required="true"
+          />
+        </div>
+      )}
+      <div className="off-row">
+        <div className="off-field">
+          <label htmlFor="officer-party">
+            {t.party}
+            {PLATELESS.has(kind) ? ` ${t.optional}` : ''}
+          </label>
+          <input
+            id="officer-party"
+            data-testid="officer-party"
+            value={partyName}
+            autoComplete="off"
+            maxLength={40}
+            onChange={(e) => setPartyName(e.target.value)}
+            aria-required={!PLATELESS.has(kind)}
+          />
+        </div>
+        {kind !== 'pedestrian' && (
+          <div className="off-field">
+            <label htmlFor="officer-licence">
+              {t.licence}
+              {PLATELESS.has(kind) ? ` ${t.optional}` : ''}
+            </label>
+            <input
+              id="officer-licence"
+              data-testid="officer-licence"
+              value={licenceNo}
+              autoComplete="off"
+              maxLength={20}
+              onChange={(e) => setLicenceNo(e.target.value.toUpperCase())}
+              aria-required={!PLATELESS.has(kind)}
+            />
+          </div>
+        )}
+      </div>
       <div className="off-field">
         <label htmlFor="officer-code">{t.code}</label>
         <input
@@ -414,21 +482,19 @@ export function OfficerApp() {
       {state && (
         <NumbersBar
           state={state}
-          onRefill={() => void officerApi.officerRefill({ session: s.session }).then(() => refresh())}
+          onRefill={async () => {
+            const r = await officerApi.officerRefill({ session: s.session });
+            await refresh();
+            return r.ok ? undefined : r.error;
+          }}
         />
       )}
       {view.name === 'form' && state && (
         <TicketForm
           s={s}
           state={state}
-          onIssued={(ticket) =>
-            // Pedestrians and non-motor vehicles pay from the screen; others get the paper notice.
-            setView(
-              PLATELESS.has(ticket.vehicleKind)
-                ? { name: 'qr', ticket }
-                : { name: 'result', ticket, printed: false },
-            )
-          }
+          // Every ticket can be printed (pedestrians and non-motor too) or shown as a QR.
+          onIssued={(ticket) => setView({ name: 'result', ticket, printed: false })}
         />
       )}
       {view.name === 'result' && (

@@ -75,8 +75,19 @@ describe('officer flow', () => {
     await page.getByTestId('officer-code').fill('1625');
     await page.getByTestId('officer-code-1625').click();
     await page.getByTestId('officer-place').fill('人民广场 西藏中路口');
+    // A motor vehicle needs the vehicle id's last 6 and the driver: said before any call.
+    await page.getByTestId('officer-issue').click();
+    await expect
+      .poll(() => page.getByTestId('officer-error').getAttribute('data-code'))
+      .toBe('TICKET_INCOMPLETE');
+    // Full-width, as a Chinese IME types them: folded by the one normalization.
+    await page.getByTestId('officer-vin6').fill('４Ｂ５Ｃ６Ｄ');
+    await page.getByTestId('officer-party').fill('张三');
+    await page.getByTestId('officer-licence').fill('31010419800101123x');
     await page.getByTestId('officer-issue').click();
     await expect.poll(() => page.getByTestId('officer-error').getAttribute('data-code')).toBe('BAD_PLATE');
+    // The refusal is the catalogue's words, no developer text.
+    expect(await page.getByTestId('officer-error').textContent()).toBe('车牌号格式不正确');
 
     await page.getByTestId('officer-plate').fill('沪A12345');
     await page.getByTestId('officer-issue').click();
@@ -104,9 +115,13 @@ describe('officer flow', () => {
     expect(text).toContain('处罚决定书');
     expect(text).toContain(decisionNo);
     expect(text).toContain('15');
-    // A kiosk finds it by the decision number.
+    // The driver's own document: full plate, vehicle id's last 6, name and licence number.
+    for (const s of ['沪A12345', '4B5C6D', '张三', '31010419800101123X']) expect(text).toContain(s);
+    // A kiosk finds it by the decision number, and by plate and vehicle id.
     const fine = kiosk.kiosk.fines.findByDecisionNo(decisionNo);
     expect(fine.ok && fine.value.status).toBe('unpaid');
+    const byPlate = kiosk.kiosk.fines.findByPlate('沪A 12345', '4b5c6d');
+    expect(byPlate.ok && byPlate.value.map((f) => f.decisionNo)).toEqual([decisionNo]);
 
     // The same ticket's QR on screen also scans.
     await page.getByTestId('officer-show-qr').click();
@@ -116,6 +131,9 @@ describe('officer flow', () => {
 
     // A range code: an amount outside it is refused with its reason.
     await page.getByTestId('officer-plate').fill('沪AD12345');
+    await page.getByTestId('officer-vin6').fill('A1B2C3');
+    await page.getByTestId('officer-party').fill('李四');
+    await page.getByTestId('officer-licence').fill('310104198001011234');
     await page.getByTestId('officer-code').fill('1039');
     await page.getByTestId('officer-code-1039').click();
     await page.getByTestId('officer-fine').fill('300');
@@ -130,15 +148,24 @@ describe('officer flow', () => {
     expect(await page.getByTestId('officer-decision').textContent()).toBe('310100202690000002');
     expect(await page.getByTestId('officer-amount').textContent()).toBe('￥100.00');
     await page.context().close();
-  });
+  }, 120_000);
 
-  it('pedestrian: the payment QR full screen, scannable', async () => {
+  it('pedestrian: a printed notice too, and the payment QR full screen, scannable', async () => {
     const page = await login();
     await page.getByTestId('officer-kind-pedestrian').check();
     await page.getByTestId('officer-code').fill('3001');
     await page.getByTestId('officer-code-3001').click();
     await page.getByTestId('officer-place').fill('南京东路步行街');
+    // Name optional for a pedestrian; no licence field.
+    expect(await page.getByTestId('officer-licence').count()).toBe(0);
     await page.getByTestId('officer-issue').click();
+    await page.waitForSelector('[data-testid="officer-decision"]');
+    const before = kiosk.virtualPrinter!.pages.length;
+    await page.getByTestId('officer-print').click();
+    await page.waitForSelector('[data-testid="officer-printed"]');
+    const pages = await kiosk.virtualPrinter!.waitForPages(before + 1, 15_000);
+    expect(pages[before]!.lines.join('\n')).toContain('行人');
+    await page.getByTestId('officer-show-qr').click();
     await page.waitForSelector('[data-testid="officer-qr"]');
     await screen(page, 'officer-03-qr');
     const url = decodeQrFromPng(await page.getByTestId('officer-qr').screenshot());
@@ -146,7 +173,7 @@ describe('officer flow', () => {
     const claims = verify(url!);
     expect(claims.ok && claims.value.amountFen).toBe(1000);
     await page.context().close();
-  });
+  }, 90_000);
 
   it('warns when numbers run low and refuses with the reason when they run out', async () => {
     // Two numbers left in the block.
@@ -163,8 +190,8 @@ describe('officer flow', () => {
     };
     for (let i = 0; i < 2; i++) {
       await issue();
-      await page.waitForSelector('[data-testid="officer-qr"]');
-      await page.getByTestId('officer-qr-done').click();
+      await page.waitForSelector('[data-testid="officer-decision"]');
+      await page.getByTestId('officer-new').click();
     }
     await issue();
     await expect
@@ -173,5 +200,5 @@ describe('officer flow', () => {
     expect(await page.getByTestId('officer-numbers').textContent()).toContain('编号已用完');
     await screen(page, 'officer-04-exhausted');
     await page.context().close();
-  });
+  }, 90_000);
 });

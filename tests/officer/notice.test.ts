@@ -8,7 +8,10 @@ import { bitmapToPng } from '../../printer/virtual/png.ts';
 const doc: NoticeDocument = {
   decisionNo: '310100202690000001',
   standalone: false,
-  plateMasked: '沪A***45',
+  plate: '沪A12345',
+  vehicleIdLast6: '4B5C6D',
+  partyName: '张三',
+  licenceNo: '31010419800101123X',
   vehicleKind: 'small-car',
   violationCode: '1625',
   violation: '驾驶机动车违反道路交通信号灯通行',
@@ -42,12 +45,28 @@ describe('penalty notice', () => {
         expect(all).toContain('2026-05-16'); // decidedOn + 15
         expect(all).toContain('3%');
         expect(all).toContain('￥200.00');
-        expect(all).toContain('沪A***45');
-        expect(all).not.toContain('沪A12345');
+        // The driver's own document: full plate, vehicle id's last 6, name and licence number.
+        expect(all).toContain('沪A12345');
+        expect(all).toContain('4B5C6D');
+        expect(all).toContain('张三');
+        expect(all).toContain('31010419800101123X');
         expect(all).not.toContain('单机');
       }
     },
   );
+
+  it('prints for a pedestrian too, with no vehicle lines', () => {
+    const { vehicleIdLast6: _v, licenceNo: _l, ...rest } = doc;
+    const p = interpretBytes(
+      encodeNotice({ ...rest, plate: '行人', vehicleKind: 'pedestrian' }, profiles['generic-58']),
+      384,
+    )[0]!;
+    expect(decodeQrFromPng(bitmapToPng(p.bitmap))).toBe(doc.url);
+    const all = p.lines.join('\n');
+    expect(all).toContain('行人');
+    expect(all).not.toContain('VIN');
+    expect(all).not.toContain('Licence');
+  });
 
   it('says so when the number is a stand-alone one', () => {
     const p = interpretBytes(encodeNotice({ ...doc, standalone: true }, profiles['generic-58']), 384)[0]!;
