@@ -72,9 +72,20 @@ export type PrintDoc =
   | { kind: 'test' }
   | { kind: 'shift'; report: ShiftReport };
 
+/**
+ * A print call's answer. `verified` false ("sent, not verified"): the printer cannot prove the paper came
+ * out; the screen asks the person to confirm (printConfirm), with reprint one tap away.
+ */
+export interface PrintResult {
+  jobId: string;
+  verified?: boolean;
+}
+
 export interface PrinterPort {
   status(): Promise<PrinterState>;
-  print(doc: PrintDoc): Promise<Result<{ jobId: string }>>;
+  print(doc: PrintDoc): Promise<Result<PrintResult>>;
+  /** A person's answer for an unverified job: came out (printed) or not (printed again now). */
+  confirm?(jobId: string, cameOut: boolean): Promise<Result<PrintResult>>;
   /** Where the printer is, for the staff console (e.g. tcp://127.0.0.1:9100). */
   describe(): string;
 }
@@ -209,7 +220,8 @@ async function billDto(b: BillViewLike): Promise<BillDto> {
   return dto;
 }
 
-function printerFailure(state: PrinterState): Result<never> | undefined {
+/** The failure a printer state stands for (undefined when it can print). */
+export function printerFailure(state: PrinterState): Result<never> | undefined {
   switch (state) {
     case 'ok':
     case 'near-end':
@@ -260,6 +272,8 @@ const schemas = {
   confirmPayment: z.object({ token: z.string().min(1).max(512), billNo: billNo.optional() }).strict(),
   printReceipt: z.object({ billNo }).strict(),
   otherUnpaid: z.object({ billNo }).strict(),
+  // The citizen's or staff's answer to "did the paper come out?" for a job printed unverified.
+  printConfirm: z.object({ jobId: z.string().min(1).max(64), cameOut: z.boolean() }).strict(),
   // entry: where the PIN was typed (the citizen screen's staff button or a counter's console); each
   // entry point has its own lockout (main/staff/pinguard.ts).
   staffLogin: z
@@ -324,11 +338,11 @@ export function createApi(deps: ApiDeps) {
     return d;
   }
 
-  async function printDoc(doc: PrintDoc): Promise<Result<{ printed: true }>> {
-    const before = printerFailure(await printer.status());
-    if (before) return before;
+  // One connection per job: the print itself checks the printer before sending (printer/driver.ts).
+  type Printed = { printed: true; jobId?: string; verified?: boolean };
+  async function printDoc(doc: PrintDoc): Promise<Result<Printed>> {
     const r = await printer.print(doc);
-    return r.ok ? ok({ printed: true }) : r;
+    return r.ok ? ok({ printed: true, jobId: r.value.jobId, verified: r.value.verified ?? true }) : r;
   }
 
   /** A fine by decision number: from the kiosk's cache, else (online) from the hub, which caches it. */
@@ -351,7 +365,7 @@ export function createApi(deps: ApiDeps) {
     return ok(await dto(b.value));
   }
 
-  async function printBill(no: string): Promise<Result<{ printed: true }>> {
+  async function printBill(no: string): Promise<Result<Printed>> {
     const b = kiosk.getBill(no);
     if (!b.ok) return b;
     if (b.value.status === 'paid') return fail('BILL_PAID');
@@ -388,7 +402,7 @@ export function createApi(deps: ApiDeps) {
   }
 
   /** Without a receipts service (small tests): print the receipt here. */
-  async function printDocFor(no: string, copy: boolean): Promise<Result<{ printed: true }>> {
+  async function printDocFor(no: string, copy: boolean): Promise<Result<Printed>> {
     const b = kiosk.getBill(no);
     if (!b.ok) return b;
     return printDoc({ kind: 'receipt', bill: b.value, ...(copy ? { copy } : {}) });
@@ -398,7 +412,7 @@ export function createApi(deps: ApiDeps) {
    * The receipt of a paid bill. With the receipts service the backend has printed it (or tried) when the
    * payment became known: this only reports how that went, it never prints a second original.
    */
-  async function printReceipt(no: string): Promise<Result<{ printed: true }>> {
+  async function printReceipt(no: string): Promise<Result<Printed>> {
     const b = kiosk.getBill(no);
     if (!b.ok) return b;
     if (b.value.status !== 'paid') return fail('NOT_PAID_YET');
@@ -493,7 +507,7 @@ export function createApi(deps: ApiDeps) {
     async issueBill(i: z.infer<typeof schemas.issueBill>): Promise<Result<BillDto>> {
       return issueAndDto(i.decisionNo);
     },
-    async printBill(i: z.infer<typeof schemas.printBill>): Promise<Result<{ printed: true }>> {
+    async printBill(i: z.infer<typeof schemas.printBill>): Promise<Result<Printed>> {
       return printBill(i.billNo);
     },
     async billStatus(i: z.infer<typeof schemas.billStatus>): Promise<Result<BillDto>> {
@@ -503,7 +517,7 @@ export function createApi(deps: ApiDeps) {
     async confirmPayment(i: z.infer<typeof schemas.confirmPayment>): Promise<Result<BillDto>> {
       return confirmPayment(i.token, i.billNo);
     },
-    async printReceipt(i: z.infer<typeof schemas.printReceipt>): Promise<Result<{ printed: true }>> {
+    async printReceipt(i: z.infer<typeof schemas.printReceipt>): Promise<Result<Printed>> {
       return printReceipt(i.billNo);
     },
     /**
@@ -573,6 +587,11 @@ export function createApi(deps: ApiDeps) {
       return withStaff(i.session, async () =>
         ok({ state: await printer.status(), address: printer.describe() }),
       );
+    },
+    async printConfirm(i: z.infer<typeof schemas.printConfirm>): Promise<Result<Printed>> {
+      if (!printer.confirm) return fail('NOT_FOUND', 'this printer has no unverified jobs');
+      const r = await printer.confirm(i.jobId, i.cameOut);
+      return r.ok ? ok({ printed: true, jobId: r.value.jobId, verified: r.value.verified ?? true }) : r;
     },
     async staffTestPage(i: z.infer<typeof schemas.staffTestPage>) {
       return withStaff(i.session, async () => printDoc({ kind: 'test' }));

@@ -64,7 +64,9 @@ export const printJobPayload = z.object({
   jobId: z.string().max(64),
   kind: z.string().max(32),
   ref: z.string().max(64),
-  state: z.enum(['printed', 'failed']),
+  /** printed: proved by the printer or confirmed by a person; unverified: sent, not proved. */
+  state: z.enum(['printed', 'unverified', 'failed']),
+  proof: z.enum(['process-id', 'gs-r', 'confirmed']).optional(),
   error: z.string().max(200).optional(),
 });
 

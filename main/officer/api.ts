@@ -279,7 +279,13 @@ type OfficerResult<K extends OfficerMethod> = K extends 'officerLogin'
 export function officerCall(o: {
   kiosk: Kiosk;
   printService: {
-    print(kind: string, ref: string, url: string, bytes: Uint8Array): Promise<Result<{ id: string }>>;
+    print(
+      kind: string,
+      ref: string,
+      url: string,
+      bytes: Uint8Array,
+      profile?: PrinterProfile,
+    ): Promise<Result<{ id: string }>>;
   };
   printerUrl: string;
   profile: PrinterProfile;
@@ -289,7 +295,7 @@ export function officerCall(o: {
     printer: {
       profile: o.profile,
       print: async (kind, ref, bytes) => {
-        const r = await o.printService.print(kind, ref, o.printerUrl, bytes);
+        const r = await o.printService.print(kind, ref, o.printerUrl, bytes, o.profile);
         return r.ok ? ok({ jobId: r.value.id }) : r;
       },
     },

@@ -5,13 +5,15 @@ import { maskPlate } from '../../protocol/fines.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { shanghaiDateTime, unixSeconds } from '../../protocol/time.ts';
 import {
-  encodeShiftReport,
+  encodeChecked,
   encodeBill,
   encodeReceipt,
   encodeTestPage,
   type BillDocument,
   type ReceiptDocument,
 } from '../../printer/documents/index.ts';
+import { renderDocument } from '../../printer/layout.ts';
+import { shiftReportBlocks } from '../shift/document.ts';
 import { resolveProfileRef, type PrinterProfile } from '../../printer/profiles.ts';
 import { SETTING } from '../settings/settings.ts';
 import { PrintService, type PrintJob, type PrintServiceOptions } from '../../printer/service.ts';
@@ -72,6 +74,15 @@ export interface KioskPrintingOptions {
   profile?: PrinterProfile | string;
   driver?: PrintServiceOptions['driver'];
   printerFor?: PrintServiceOptions['printerFor'];
+  /** An existing print service on the kiosk's database (the launcher shares one with officer mode). */
+  service?: PrintService;
+}
+
+/** What a print call answers: the job, and whether its printing is proved or a person must check. */
+export interface PrintOutcome {
+  jobId: string;
+  state: 'printed' | 'unverified';
+  verified: boolean;
 }
 
 export interface KioskPrinting {
@@ -79,10 +90,15 @@ export interface KioskPrinting {
   url: string;
   profile: PrinterProfile;
   status(): Promise<PrinterStatus>;
-  /** Prints a bill; a bill whose last job failed is reprinted from that job's bytes (same QR). */
+  /**
+   * Prints a bill. A bill whose last job failed or is unverified is printed again on that job, re-encoded
+   * for the printer and profile named now with the bill's own token (same QR).
+   */
   printBill(billNo: string): Promise<Result<PrintJob>>;
   printReceipt(billNo: string): Promise<Result<PrintJob>>;
   printTest(): Promise<Result<PrintJob>>;
+  /** A person's answer for an unverified job: the paper came out (printed) or not (failed, reprintable). */
+  confirmPaper(jobId: string, cameOut: boolean): Result<PrintJob>;
   /** The API's printer port. */
   port(): PrinterPort;
 }
@@ -105,15 +121,34 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
   if (!prof.ok) return prof;
   const profile = prof.value;
   const url = o.printerUrl ?? DEFAULT_PRINTER_URL;
-  const service = new PrintService({
-    db: kiosk.db,
-    clock: kiosk.clock,
-    appendEvent: (type, payload, at) => kiosk.outbox.append(type, payload, at),
-    ...(o.driver ? { driver: o.driver } : {}),
-    ...(o.printerFor ? { printerFor: o.printerFor } : {}),
-  });
+  const service =
+    o.service ??
+    new PrintService({
+      db: kiosk.db,
+      clock: kiosk.clock,
+      appendEvent: (type, payload, at) => kiosk.outbox.append(type, payload, at),
+      ...(o.driver ? { driver: o.driver } : {}),
+      ...(o.printerFor ? { printerFor: o.printerFor } : {}),
+    });
   const check = service.printer(url);
   if (!check.ok) return check;
+
+  /**
+   * One document of (kind, ref): a first print, or — when its last job failed or is unverified — that
+   * job again, re-encoded now for this printer and profile. `encode(copy)` builds the bytes.
+   */
+  const printOnce = async (
+    kind: string,
+    ref: string,
+    encode: (copy: boolean) => Uint8Array,
+  ): Promise<Result<PrintJob>> => {
+    const last = service.latest(kind, ref);
+    const again = last?.state === 'failed' || last?.state === 'unverified';
+    const bytes = encodeChecked(() => encode(last?.state === 'printed'));
+    if (!bytes.ok) return bytes;
+    if (again) return service.reprint(last.id, { url, bytes: bytes.value, profile });
+    return service.print(kind, ref, url, bytes.value, profile);
+  };
 
   const printBillView = async (b: BillLike & { status?: string }): Promise<Result<PrintJob>> => {
     // A bill's QR must be payable when it leaves the printer.
@@ -121,25 +156,16 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
     if (b.status === 'voided') return fail('BILL_VOIDED', b.billNo);
     if (b.status === 'expired' || b.expiresAt <= unixSeconds(kiosk.clock))
       return fail('BILL_EXPIRED', b.billNo);
-    const last = service.latest('bill', b.billNo);
-    if (last?.state === 'failed') return service.reprint(last.id);
-    return service.print(
-      'bill',
-      b.billNo,
-      url,
-      encodeBill(billDocument(b, last?.state === 'printed'), profile),
-    );
+    return printOnce('bill', b.billNo, (copy) => encodeBill(billDocument(b, copy), profile));
   };
-  const printReceiptView = async (b: BillView): Promise<Result<PrintJob>> => {
+  const printReceiptView = async (
+    b: Pick<BillView, 'billNo' | 'decisionNo' | 'deviceId' | 'payment'>,
+    asCopy = false,
+  ): Promise<Result<PrintJob>> => {
     const d = receiptDocument(b);
     if (!d.ok) return d;
-    const last = service.latest('receipt', b.billNo);
-    if (last?.state === 'failed') return service.reprint(last.id);
-    return service.print(
-      'receipt',
-      b.billNo,
-      url,
-      encodeReceipt({ ...d.value, ...(last ? { copy: true } : {}) }, profile),
+    return printOnce('receipt', b.billNo, (copy) =>
+      encodeReceipt({ ...d.value, ...(copy || asCopy ? { copy: true } : {}) }, profile),
     );
   };
   const printTest = (): Promise<Result<PrintJob>> =>
@@ -148,14 +174,19 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
       profile.id,
       url,
       encodeTestPage({ profile, url, at: shanghaiDateTime(unixSeconds(kiosk.clock)) }),
+      profile,
     );
+  const outcome = (j: PrintJob): Result<PrintOutcome> =>
+    j.state === 'printed' || j.state === 'unverified'
+      ? ok({ jobId: j.id, state: j.state, verified: j.state === 'printed' })
+      : fail('PRINT_FAILED', `job ${j.id} is ${j.state}`);
 
   return ok({
     service,
     url,
     profile,
     status: async () => {
-      const s = await service.status(url);
+      const s = await service.status(url, profile.status);
       return s.ok ? s.value : { state: 'unreachable', detail: s.error.message };
     },
     printBill: async (billNo) => {
@@ -167,29 +198,49 @@ export function createKioskPrinting(kiosk: Kiosk, o: KioskPrintingOptions = {}):
       return b.ok ? printReceiptView(b.value) : b;
     },
     printTest,
+    confirmPaper: (jobId, cameOut) => service.confirm(jobId, cameOut),
     port(): PrinterPort {
       return {
         describe: () => url,
         status: async (): Promise<PrinterState> => {
-          const s = await service.status(url);
+          // A printer that never answers is not asked: its state is unknown, not a fault.
+          if (profile.status === 'none') return 'none';
+          const s = await service.status(url, profile.status);
           return s.ok ? s.value.state : 'unreachable';
         },
-        print: async (doc: PrintDoc): Promise<Result<{ jobId: string }>> => {
+        print: async (doc: PrintDoc): Promise<Result<PrintOutcome>> => {
           let r: Result<PrintJob>;
           if (doc.kind === 'bill') r = await printBillView(doc.bill);
           else if (doc.kind === 'receipt') {
             const b = kiosk.bills.get(doc.bill.billNo);
-            r = b.ok ? await printReceiptView(b.value) : b;
+            r = b.ok ? await printReceiptView(b.value, doc.copy === true) : b;
           } else if (doc.kind === 'test') r = await printTest();
-          else if (doc.kind === 'shift')
-            r = await service.print(
-              'shift',
-              doc.report.shiftId.slice(0, 64),
-              url,
-              encodeShiftReport(doc.report, profile),
+          else if (doc.kind === 'shift') {
+            const report = doc.report;
+            r = await printOnce('shift', report.shiftId.slice(0, 64), () =>
+              renderDocument(shiftReportBlocks(report), profile),
             );
-          else return fail('PRINT_FAILED', 'no printed layout for this document');
-          return r.ok ? ok({ jobId: r.value.id }) : r;
+          } else return fail('PRINT_FAILED', 'no printed layout for this document');
+          return r.ok ? outcome(r.value) : r;
+        },
+        confirm: async (jobId: string, cameOut: boolean): Promise<Result<PrintOutcome>> => {
+          const r = service.confirm(jobId, cameOut);
+          if (!r.ok) return r;
+          if (cameOut) return outcome(r.value);
+          // The paper did not come out: print it again now, on the printer and profile named now.
+          const j = r.value;
+          if (j.kind === 'bill') {
+            const b = kiosk.bills.get(j.ref);
+            const p = b.ok ? await printBillView(b.value) : b;
+            return p.ok ? outcome(p.value) : p;
+          }
+          if (j.kind === 'receipt') {
+            const b = kiosk.bills.get(j.ref);
+            const p = b.ok ? await printReceiptView(b.value) : b;
+            return p.ok ? outcome(p.value) : p;
+          }
+          const p = await service.reprint(j.id);
+          return p.ok ? outcome(p.value) : p;
         },
       };
     },

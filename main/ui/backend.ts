@@ -2,12 +2,13 @@
 // the print service and the sync engine to the small ports main/api.ts is written against.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fail, ok, type Result } from '../../protocol/result.ts';
+import { ok, type Result } from '../../protocol/result.ts';
 import { unixSeconds } from '../../protocol/time.ts';
 import { verifyConfirmationToken } from '../../protocol/tokens.ts';
 import { createReceiptsService, type ReceiptsService } from '../payments/receipts.ts';
 import {
   createApi,
+  printerFailure,
   type ApiConfig,
   type KioskPort,
   type PrintDoc,
@@ -94,7 +95,8 @@ export class MemoryPrinter implements PrinterPort {
     return this.state;
   }
   async print(doc: PrintDoc): Promise<Result<{ jobId: string }>> {
-    if (this.state !== 'ok' && this.state !== 'near-end') return fail('PRINT_FAILED', this.state);
+    const refused = printerFailure(this.state);
+    if (refused) return refused;
     this.jobs.push(doc);
     return ok({ jobId: `mem-${this.jobs.length}` });
   }

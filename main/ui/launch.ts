@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { writePrivateFile } from '../../db/private.ts';
 import path from 'node:path';
 import { FailureError } from '../../protocol/result.ts';
-import { kioskProfile } from '../printing/printing.ts';
+import { createKioskPrinting, kioskProfile } from '../printing/printing.ts';
 import { PrintService } from '../../printer/service.ts';
 import type { VirtualPrinter } from '../../printer/virtual/server.ts';
 import type { ApiConfig, PrinterPort, SyncPort } from '../api.ts';
@@ -14,7 +14,6 @@ import type { Io } from '../cli/framework.ts';
 import type { Kiosk } from '../kiosk.ts';
 import { prepareKiosk, type StartOptions } from '../start.ts';
 import { startUi, type Ui } from './backend.ts';
-import { servicePrinter } from './printing.ts';
 // The demo hub (PGlite, fastify, the channel simulator) and the virtual printer are loaded only when
 // used, so a kiosk with a real printer starts fast and small.
 import type { DemoHub } from './demo.ts';
@@ -116,12 +115,9 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     });
     // Jobs left queued or printing by a crash are marked failed, so staff see them and can reprint.
     printService.recoverInterrupted();
-    const printer: PrinterPort = servicePrinter({
-      service: printService,
-      url: printerUrl,
-      profile,
-      clock: kiosk.clock,
-    });
+    const printing = createKioskPrinting(kiosk, { printerUrl, profile, service: printService });
+    if (!printing.ok) throw new FailureError(printing.error);
+    const printer: PrinterPort = printing.value.port();
     let sync: SyncPort | undefined = opts.sync?.(kiosk);
     let demo: DemoHub | undefined;
     let engine: SyncEngine | undefined;

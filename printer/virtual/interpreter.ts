@@ -24,6 +24,8 @@ export interface Page {
 export interface InterpreterHooks {
   /** Reply byte to DLE EOT n. */
   status(n: number): number;
+  /** Reply byte to GS r 1 (paper sensor: bits 0-1 near end, 2-3 end); default 0, paper present. */
+  paperStatus?(): number;
   /** Called when a page is finished (cut, or the end of the stream). */
   page?(p: Page): void;
   /** False while the paper is out: printing stops, bytes are still consumed. */
@@ -172,8 +174,17 @@ export class Interpreter {
           const len = b[i + 3]! | (b[i + 4]! << 8);
           if (!need(5 + len)) return 0;
           if (b[i + 2] === 0x6b) this.qrCommand(b.subarray(i + 5, i + 5 + len));
+          else if (b[i + 2] === 0x48) this.processId(b.subarray(i + 5, i + 5 + len));
           else this.page.unknown.push(`1d28${b[i + 2]!.toString(16)}`);
           return 5 + len;
+        }
+        if (f === 0x72) {
+          // GS r n: in order, answered when the data before it has been processed; a stopped printer
+          // (paper out, cover open) processes nothing more, so it does not answer.
+          if (!need(3)) return 0;
+          if (this.printing() && (b[i + 2] === 1 || b[i + 2] === 49))
+            this.hooks.reply?.(Uint8Array.of(this.hooks.paperStatus?.() ?? 0));
+          return 3;
         }
         return this.unknownCmd(b, i, 2);
       }
@@ -223,6 +234,13 @@ export class Interpreter {
       this.page.kanjiSegments.push(iconv.decode(Buffer.from(this.kanjiBytes), 'gb18030'));
       this.kanjiBytes = [];
     }
+  }
+
+  /** GS ( H fn 48: the process-id reply 37 22 d1..d4 00 once everything before it has printed. */
+  private processId(p: Uint8Array): void {
+    if (p[0] !== 48 || p.length < 6 || !this.printing()) return;
+    this.flushText();
+    this.hooks.reply?.(Uint8Array.of(0x37, 0x22, p[2]!, p[3]!, p[4]!, p[5]!, 0x00));
   }
 
   private qrCommand(p: Uint8Array): void {

@@ -121,6 +121,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       reply: (b) => {
         if (!socket.destroyed) socket.write(b);
       },
+      paperStatus: () => (state.paperEnd ? 0x0c : 0) | (state.nearEnd ? 0x03 : 0),
       canPrint: () => !(state.paperEnd || state.coverOpen || state.offline),
       page: (p) => {
         const file = path.join(opts.outDir, `page-${String(pages.length + 1).padStart(4, '0')}.png`);

@@ -266,7 +266,7 @@ describe('the API printer port', () => {
     const pages = await pf.vp.waitForPages(2);
     const text = pages[1]!.lines.join('\n');
     for (const s of [
-      '交接班报表',
+      '交班报表',
       '王芳 (w01)',
       '支付宝 Alipay',
       '￥600.00',
