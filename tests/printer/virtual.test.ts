@@ -267,11 +267,11 @@ describe('the API printer port', () => {
     const text = pages[1]!.lines.join('\n');
     for (const s of [
       '交班报表',
-      '王芳 (w01)',
+      '王芳',
       '支付宝 Alipay',
       '￥600.00',
-      '微信支付 WeChat Pay',
-      '实收合计 Paid total',
+      '微信支付 WeChat',
+      '实收合计 Total received',
       '￥800.00',
     ])
       expect(text).toContain(s);
