@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writePrivateFile } from '../../db/private.ts';
+import { redactTokens } from '../../protocol/redact.ts';
 import path from 'node:path';
 import { FailureError } from '../../protocol/result.ts';
 import { createKioskPrinting, kioskProfile } from '../printing/printing.ts';
@@ -156,7 +157,10 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
       ...(opts.pinCost ? { pinCost: opts.pinCost } : {}),
       extraCall: officerCall({ kiosk, printService, printerUrl, profile }),
       onError: (method, err) =>
-        opts.io.stderr(`ui: ${method} failed unexpectedly: ${(err as Error).message}\n`),
+        // An error's text may quote its input: tokens are reduced to bill numbers (protocol/redact.ts).
+        opts.io.stderr(
+          `ui: ${method} failed unexpectedly: ${redactTokens(String((err as Error).message))}\n`,
+        ),
     });
     closers.push(() => ui.close());
     let firstPin: string | undefined;
@@ -175,7 +179,9 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     // Payments from the hub land through the sync engine: a receipt due is printed within a second,
     // and any left due by a restart at once.
     const drain = () =>
-      void ui.receipts.drain().catch((e: unknown) => opts.io.stderr(`receipts: ${(e as Error).message}\n`));
+      void ui.receipts
+        .drain()
+        .catch((e: unknown) => opts.io.stderr(`receipts: ${redactTokens(String((e as Error).message))}\n`));
     drain();
     const receiptTimer = setInterval(drain, RECEIPT_POLL_MS);
     receiptTimer.unref();
