@@ -46,13 +46,35 @@ export function findChromium(
   return undefined;
 }
 
-/** Launches headless Chromium with the flags this machine needs; throws NO_BROWSER when there is none. */
+/**
+ * How long a browser step may wait for what it expects (ms). Generous on purpose: a wait ends as soon as the
+ * page shows what is expected, so this only bounds a hang, and a busy machine must not fail a test.
+ */
+export const BROWSER_WAIT_MS = 120_000;
+
+/**
+ * Launches headless Chromium with the flags this machine needs; throws NO_BROWSER when there is none. Every
+ * context and page it makes waits up to BROWSER_WAIT_MS by default.
+ */
 export async function launchChromium(): Promise<Browser> {
   const executablePath = findChromium();
   if (!executablePath) throw new Error(NO_BROWSER);
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.setDefaultTimeout(BROWSER_WAIT_MS);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (options) => {
+    const page = await newPage(options);
+    page.setDefaultTimeout(BROWSER_WAIT_MS);
+    return page;
+  };
+  return browser;
 }
