@@ -1,6 +1,9 @@
 // National-scale benchmarks (issue 17). Sections run by FK_BENCH_SCALE (comma list; default all):
 // - import: `hub fines import` of FK_BENCH_IMPORT_ROWS (1,000,000) CSV rows on PostgreSQL, in its own process
 //   (peak RSS from the kernel's maxrss), beside a bare COPY of the same file into a plain table in the same run.
+// - kiosk: bill issue and fine lookups on an empty kiosk database, then on the same kiosk after FK_BENCH_KIOSK_BILLS
+//   (1,000,000) bills and FK_BENCH_KIOSK_EVENTS (2,000,000) acknowledged outbox events were added; RSS of the
+//   process that issued the bills (FK_BENCH_KIOSK_ISSUED, 100,000, bills issued through the service).
 // The machine is shared with other work: figures carry the load average at the time.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { FINE_FIELDS } from '../protocol/fines.ts';
-import { printSection } from './lib.ts';
+import { openKiosk } from '../main/kiosk.ts';
+import { fmtMs, measure, printSection, type Stats } from './lib.ts';
 
 const self = fileURLToPath(import.meta.url);
 const ROWS = Number(process.env.FK_BENCH_IMPORT_ROWS ?? 1_000_000);
-const SECTIONS = (process.env.FK_BENCH_SCALE ?? 'import').split(',');
+const SECTIONS = (process.env.FK_BENCH_SCALE ?? 'import,kiosk').split(',');
 const COLS = FINE_FIELDS.filter((f) => f !== 'descriptionEn');
 
 function load(): string {
@@ -126,11 +130,144 @@ async function importBench(url: string, dir: string): Promise<void> {
   }
 }
 
+const KIOSK_BILLS = Number(process.env.FK_BENCH_KIOSK_BILLS ?? 1_000_000);
+const KIOSK_EVENTS = Number(process.env.FK_BENCH_KIOSK_EVENTS ?? 2_000_000);
+const KIOSK_ISSUED = Number(process.env.FK_BENCH_KIOSK_ISSUED ?? 100_000);
+const N_OPS = 2000;
+
+function kioskFine(i: number): Record<string, unknown> {
+  return {
+    decisionNo: `3101012027${String(i).padStart(8, '0')}`,
+    region: '310101',
+    plate: `沪B${String(i % 100000).padStart(5, '0')}`,
+    vehicleIdLast6: 'A1B2C3',
+    violationCode: '1625',
+    description: '驾驶机动车违反道路交通信号灯通行',
+    place: '上海市黄浦区人民大道',
+    occurredAt: '2026-10-01T08:00:00+08:00',
+    decidedOn: '2026-10-05',
+    fineFen: 20000,
+    points: 6,
+    status: 'unpaid',
+  };
+}
+
+async function kioskBench(dir: string): Promise<void> {
+  const loadBefore = load();
+  const fines = KIOSK_ISSUED + 4 * N_OPS + 1000;
+  const kiosk = openKiosk({ dataDir: path.join(dir, 'kiosk'), hubBase: 'https://hub.example' });
+  try {
+    const imp = kiosk.fines.importRows(
+      Array.from({ length: fines }, (_, i) => kioskFine(i)),
+      'bench',
+    );
+    if (!imp.ok) throw new Error(imp.error.message);
+    let next = 0;
+    const issue = (): void => {
+      const r = kiosk.bills.issue(String(kioskFine(next++).decisionNo));
+      if (!r.ok) throw new Error(r.error.message);
+    };
+    const lookup = (i: number): void => {
+      const r = kiosk.fines.findByDecisionNo(String(kioskFine(Math.abs(i) % fines).decisionNo));
+      if (!r.ok) throw new Error(r.error.message);
+    };
+    const byPlate = (i: number): void => {
+      const f = kioskFine(Math.abs(i) % fines);
+      const r = kiosk.fines.findByPlate(String(f.plate), 'A1B2C3');
+      if (!r.ok) throw new Error(r.error.message);
+    };
+    const round = async (): Promise<{ issue: Stats; lookup: Stats; plate: Stats }> => ({
+      issue: await measure(N_OPS, issue, 100),
+      lookup: await measure(N_OPS, lookup, 100),
+      plate: await measure(N_OPS, byPlate, 100),
+    });
+    const empty = await round();
+    // Bills issued through the service, as a kiosk does over months: the process's memory after them.
+    const ti = performance.now();
+    while (next < KIOSK_ISSUED + 2 * N_OPS) issue();
+    const issuedMs = performance.now() - ti;
+    const rssAfterIssued = process.memoryUsage().rss / 1024 / 1024;
+    // Years of history added in bulk: closed bills over the same fines and acknowledged outbox events.
+    const db = kiosk.db;
+    const tf = performance.now();
+    const base = (db.prepare('SELECT max(seq) AS n FROM bills').get() as { n: number }).n;
+    const insBill = db.prepare(
+      `INSERT INTO bills (bill_no, seq, decision_no, fine_fen, late_fee_fen, amount_fen, issued_at, expires_at, token, status, closed_at)
+       VALUES (?, ?, ?, 20000, 0, 20000, ?, ?, 'b1.fill', 'expired', ?)`,
+    );
+    const fillBills = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const at = 1_700_000_000 + i;
+        insBill.run(
+          `FILL-${i}`,
+          base + 1 + i,
+          String(kioskFine(i % fines).decisionNo),
+          at,
+          at + 14400,
+          at + 14400,
+        );
+      }
+    });
+    for (let i = 0; i < KIOSK_BILLS; i += 50_000) fillBills(i, Math.min(KIOSK_BILLS, i + 50_000));
+    // The filled events are older history below the real ones (negative seqs), acknowledged by the hub; the
+    // chain head that the next bill links to is unchanged.
+    const insEvent = db.prepare(
+      `INSERT INTO outbox (seq, event_id, type, at, payload, prev_hash, hash, pushed) VALUES (?, ?, 'bill.expired', ?, '{}', ?, ?, 1)`,
+    );
+    const fillEvents = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const h = String(i).padStart(64, '0');
+        insEvent.run(-1 - i, `fill-${i}`, 1_700_000_000_000 + i, h, h);
+      }
+    });
+    for (let i = 0; i < KIOSK_EVENTS; i += 50_000) fillEvents(i, Math.min(KIOSK_EVENTS, i + 50_000));
+    db.exec('ANALYZE');
+    const fillMs = performance.now() - tf;
+    const full = await round();
+    const ratio = (a: Stats, b: Stats): string => `${(a.p99 / b.p99).toFixed(2)}x`;
+    const counts = db
+      .prepare('SELECT (SELECT count(*) FROM bills) AS b, (SELECT count(*) FROM outbox) AS e')
+      .get() as {
+      b: number;
+      e: number;
+    };
+    printSection(
+      `kiosk with ${counts.b.toLocaleString('en-US')} bills and ${counts.e.toLocaleString('en-US')} outbox events beside the same kiosk empty (load average ${loadBefore} before, 2 shared cores)`,
+      [
+        {
+          name: 'bill issue (full)',
+          value: `p50 ${fmtMs(full.issue.p50)}, p99 ${fmtMs(full.issue.p99)}; p99 ${ratio(full.issue, empty.issue)} empty`,
+          anchor: `empty: p50 ${fmtMs(empty.issue.p50)}, p99 ${fmtMs(empty.issue.p99)}; aim within 1.5x`,
+        },
+        {
+          name: 'lookup by decision number (full)',
+          value: `p50 ${fmtMs(full.lookup.p50)}, p99 ${fmtMs(full.lookup.p99)}; p99 ${ratio(full.lookup, empty.lookup)} empty`,
+          anchor: `empty: p50 ${fmtMs(empty.lookup.p50)}, p99 ${fmtMs(empty.lookup.p99)}; aim within 1.5x`,
+        },
+        {
+          name: 'lookup by plate + vehicle id (full)',
+          value: `p50 ${fmtMs(full.plate.p50)}, p99 ${fmtMs(full.plate.p99)}; p99 ${ratio(full.plate, empty.plate)} empty`,
+          anchor: `empty: p50 ${fmtMs(empty.plate.p50)}, p99 ${fmtMs(empty.plate.p99)}; aim within 1.5x`,
+        },
+        {
+          name: `process RSS after ${(KIOSK_ISSUED + 2 * N_OPS).toLocaleString('en-US')} bills issued through the service`,
+          value: `${rssAfterIssued.toFixed(0)} MB (issued in ${(issuedMs / 1000).toFixed(1)} s)`,
+          anchor: 'aim under 200 MB (this process also holds the benchmark)',
+        },
+        { name: 'bulk fill of the history', value: `${(fillMs / 1000).toFixed(1)} s` },
+      ],
+    );
+  } finally {
+    kiosk.close();
+  }
+}
+
 export async function run(): Promise<void> {
   const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fk-scale-'));
   try {
     if (SECTIONS.includes('import')) await importBench(url, dir);
+    if (SECTIONS.includes('kiosk')) await kioskBench(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
