@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
 import { hubMigrations, type HubMigration } from './migrations/index.ts';
+import { failure, FailureError } from '../protocol/result.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -236,7 +237,16 @@ export async function openHubDb(opts: OpenHubDbOptions = {}): Promise<HubDb> {
       usePrivateUmask();
       privateDir(opts.dataDir);
     }
-    const lite = await PGlite.create(opts.dataDir);
+    let lite: PGlite;
+    try {
+      lite = await PGlite.create(opts.dataDir);
+    } catch (e) {
+      // A folder PGlite cannot start from (a copy cut short, two processes at once) aborts inside its
+      // WebAssembly runtime: name it for the operator.
+      throw new FailureError(
+        failure('HUB_DATA_DAMAGED', `${opts.dataDir ?? 'memory'}: ${(e as Error).message ?? String(e)}`),
+      );
+    }
     if (opts.dataDir) privateTree(opts.dataDir);
     const p = new PgliteHubDb(lite);
     if (opts.listen !== false) await p.startListening();

@@ -11,6 +11,8 @@ import type { Clock } from '../protocol/time.ts';
 import { buildHubApp, makeLogger } from './app.ts';
 import { openHubDb, type HubDb } from './db.ts';
 import { createHubService, type HubService } from './service.ts';
+import { acquireDirLock, type DirLock } from './storage-lock.ts';
+import { FailureError } from '../protocol/result.ts';
 
 export const ADMIN_FILE = 'hub.admin.json';
 
@@ -48,10 +50,28 @@ export function pgliteDir(dataDir: string): string {
 
 export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const db = await openHubDb({
-    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: pgliteDir(opts.dataDir) }),
-    ...(opts.schema ? { schema: opts.schema } : {}),
-  });
+  // PGlite admits one process: hold the folder from before it is opened until it is closed.
+  let lock: DirLock | undefined;
+  if (!opts.databaseUrl) {
+    let l = acquireDirLock(opts.dataDir, 'serve');
+    // An operator command holds the folder for a moment: wait for it; another hub: refuse at once.
+    for (let waited = 0; !l.ok && l.error.details?.kind === 'command' && waited < 60_000; waited += 200) {
+      await new Promise((r) => setTimeout(r, 200));
+      l = acquireDirLock(opts.dataDir, 'serve');
+    }
+    if (!l.ok) throw new FailureError(l.error);
+    lock = l.value;
+  }
+  let db: HubDb;
+  try {
+    db = await openHubDb({
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: pgliteDir(opts.dataDir) }),
+      ...(opts.schema ? { schema: opts.schema } : {}),
+    });
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const hub = createHubService({ db, ...(opts.clock ? { clock: opts.clock } : {}) });
   await hub.keys.current();
   const secret = randomBytes(24).toString('base64url');
@@ -89,6 +109,7 @@ export async function startHub(opts: StartHubOptions): Promise<RunningHub> {
       }
       await app.close();
       await db.close();
+      lock?.release();
     },
   };
 }

@@ -313,6 +313,17 @@ export function createHubService(opts: HubServiceOptions) {
     ): Promise<Result<{ code: string; name: string; region: string; expiresAt: number }>> {
       const p = deviceAddSchema.safeParse(input);
       if (!p.success) return fail('MALFORMED', p.error.issues.map((i) => i.message).join('; '));
+      // A device without a region would get no fines at all, silently: take the hub's default or refuse.
+      if (p.data.region === '') {
+        const def = (await config.get()).defaultRegion;
+        if (typeof def !== 'string' || !/^[0-9]{6}$/.test(def)) {
+          return fail(
+            'MALFORMED',
+            "give the device's region (6-digit code), or set the hub's default: hub config set defaultRegion 110000",
+          );
+        }
+        p.data.region = def;
+      }
       const code = newCode();
       const expiresAt = nowS() + (p.data.ttlSeconds ?? DEFAULT_CODE_TTL_S);
       await db.query(

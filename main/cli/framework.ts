@@ -47,6 +47,8 @@ export interface Command {
 
 const GLOBAL_OPTIONS: Options = {
   data: { type: 'string' },
+  /** The hub's own data folder (default <data>/hub); hub commands only. */
+  'hub-data': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -65,7 +67,10 @@ function renderDefault(value: unknown): string {
 function helpText(commands: Command[]): string {
   const lines = ['finekiosk — traffic-fine payment kiosk', '', 'Usage:'];
   for (const c of commands) lines.push(`  finekiosk ${c.usage}`.padEnd(64) + `  ${c.summary}`);
-  lines.push('', 'Global options: --data DIR (or FINEKIOSK_DATA), --json, --help');
+  lines.push(
+    '',
+    'Global options: --data DIR (or FINEKIOSK_DATA; default ./.data; the hub uses DIR/hub, or --hub-data DIR), --json, --help',
+  );
   lines.push('Exit codes: 0 success, 2 bad input, 3 refused by a rule, 1 unexpected error');
   return lines.join('\n');
 }

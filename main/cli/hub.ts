@@ -10,13 +10,36 @@ import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
 import { servicePlugins } from '../../hub/integration/index.ts';
 import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
+import { acquireDirLock } from '../../hub/storage-lock.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
-export function hubDataDir(ctx: CommandContext): string {
-  const given = optString(ctx, 'data');
-  return path.resolve(given ?? ctx.io.env.FINEKIOSK_HUB_DATA ?? path.join(process.cwd(), '.hub'));
+/** A folder that already holds a hub's data (the layout before the hub moved into <data>/hub). */
+function isHubFolder(dir: string): boolean {
+  return existsSync(path.join(dir, 'pglite')) || existsSync(path.join(dir, ADMIN_FILE));
 }
+
+/**
+ * The hub's data folder, by the one convention of every command: `<data>/hub`, where <data> is --data,
+ * else FINEKIOSK_DATA, else ./.data (the demo's hub lives there too). --hub-data DIR or
+ * FINEKIOSK_HUB_DATA name the hub's folder itself. Kept working: `--data DIR` naming a folder that
+ * already holds a hub, and the old default ./.hub when it exists and ./.data/hub does not.
+ */
+export function hubDataDir(ctx: CommandContext): string {
+  const explicit = optString(ctx, 'hub-data') ?? ctx.io.env.FINEKIOSK_HUB_DATA;
+  if (explicit) return path.resolve(explicit);
+  const given = optString(ctx, 'data');
+  if (given) {
+    const d = path.resolve(given);
+    return isHubFolder(d) ? d : path.join(d, 'hub');
+  }
+  const fresh = path.join(ctx.dataDir, 'hub');
+  const old = path.join(process.cwd(), '.hub');
+  if (!existsSync(fresh) && isHubFolder(old)) return old;
+  return fresh;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function viaAdmin(dataDir: string, op: string, args: object): Promise<Result<unknown> | undefined> {
   const file = path.join(dataDir, ADMIN_FILE);
@@ -50,16 +73,38 @@ export async function admin(ctx: CommandContext, op: string, args: object): Prom
   const remote = await viaAdmin(dataDir, op, args);
   if (remote) return remote;
   const url = ctx.io.env.DATABASE_URL;
-  if (!url) mkdirSync(dataDir, { recursive: true });
-  const db = await openHubDb(
-    url ? { databaseUrl: url, listen: false, poolSize: 2 } : { dataDir: pgliteDir(dataDir), listen: false },
-  );
+  if (url) {
+    const db = await openHubDb({ databaseUrl: url, listen: false, poolSize: 2 });
+    try {
+      return await runAdmin(createHubService({ db }), op, args);
+    } finally {
+      await db.close();
+    }
+  }
+  mkdirSync(dataDir, { recursive: true });
+  // PGlite admits one process: take the folder, or wait for the hub holding it to open its admin endpoint.
+  let lock = acquireDirLock(dataDir, 'command');
+  for (let waited = 0; !lock.ok && waited < HUB_START_WAIT_MS; waited += 250) {
+    await sleep(250);
+    const r = await viaAdmin(dataDir, op, args);
+    if (r) return r;
+    lock = acquireDirLock(dataDir, 'command');
+  }
+  if (!lock.ok) return fail('HUB_STARTING', `${lock.error.message}; its admin endpoint did not open in time`);
   try {
-    return await runAdmin(createHubService({ db }), op, args);
+    const db = await openHubDb({ dataDir: pgliteDir(dataDir), listen: false });
+    try {
+      return await runAdmin(createHubService({ db }), op, args);
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    lock.value.release();
   }
 }
+
+/** How long an operator command waits for a hub that is starting on the same folder. */
+const HUB_START_WAIT_MS = 60_000;
 
 const deviceLine = (d: Device): string =>
   `${d.id}  ${d.enabled ? 'enabled ' : 'DISABLED'}  region ${d.region || '-'}  seq ${d.lastSeq}  ${d.name}`;
@@ -67,7 +112,7 @@ const deviceLine = (d: Device): string =>
 export const commands: Command[] = [
   {
     path: ['hub', 'serve'],
-    usage: 'hub serve [--port N] [--data DIR] [--host H] [--channels FILE]',
+    usage: 'hub serve [--port N] [--data DIR | --hub-data DIR] [--host H] [--channels FILE]',
     summary:
       'Run the hub (PostgreSQL when DATABASE_URL is set, else PGlite in DIR); with the payment channel config ' +
       `(--channels or ${PAY_CONFIG_ENV}) it serves the pay page too`,
@@ -115,7 +160,8 @@ export const commands: Command[] = [
   },
   {
     path: ['hub', 'device', 'add'],
-    usage: 'hub device add --name NAME [--region CODE] [--ttl SECONDS]',
+    usage:
+      "hub device add --name NAME [--region CODE] [--ttl SECONDS]  (no --region: the hub's defaultRegion)",
     summary: 'Make a one-time enrollment code for a device',
     options: { name: { type: 'string' }, region: { type: 'string' }, ttl: { type: 'string' } },
     run: (ctx) => {

@@ -43,7 +43,7 @@ describe.each(STORAGES)('hub on %s', (storage) => {
     );
     expect(r2.status).toBe(422);
     expect(((await r2.json()) as { error: { code: string } }).error.code).toBe('CODE_INVALID');
-    const expired = await t.hub.devices.add({ name: 'Hall 2', ttlSeconds: 1 });
+    const expired = await t.hub.devices.add({ name: 'Hall 2', region: '110000', ttlSeconds: 1 });
     if (!expired.ok) throw new Error();
     await t.db.query('UPDATE enroll_codes SET expires_at = 0 WHERE code = $1', [expired.value.code]);
     const r3 = await post(
