@@ -5,7 +5,7 @@ import type { Channel } from '../../protocol/ids.ts';
 import { formatFen } from '../../protocol/money.ts';
 import { shanghaiDateTime } from '../../protocol/time.ts';
 import type { Failure } from '../../protocol/result.ts';
-import type { PayBill } from './service.ts';
+import type { PayBill, PayFine } from './service.ts';
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -28,12 +28,24 @@ function layout(title: string, body: string, extraHead = ''): string {
 <meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style>${STYLE}</style>${extraHead}</head><body>${body}</body></html>`;
 }
 
-function billCard(bill: PayBill): string {
+/**
+ * What the payer pays for, itemised as 交管12123 shows it: the violation, points, the fine, the
+ * 加处罚款 (late fee: the bill's amount above the fine, fixed at issue) and the total.
+ */
+function billCard(bill: PayBill, fine?: PayFine): string {
+  const items =
+    fine && typeof fine.fineFen === 'number'
+      ? `${fine.description ? `<dt>违法行为<span class="en">Violation</span></dt><dd id="violation">${esc(fine.description)}${fine.descriptionEn ? `<span class="en">${esc(fine.descriptionEn)}</span>` : ''}</dd>` : ''}
+${typeof fine.points === 'number' ? `<dt>记分<span class="en">Points</span></dt><dd id="points">${fine.points}</dd>` : ''}
+<dt>罚款<span class="en">Fine</span></dt><dd id="fine" data-fen="${fine.fineFen}">${esc(formatFen(fine.fineFen))}</dd>
+<dt>加处罚款<span class="en">Late fee</span></dt><dd id="late-fee" data-fen="${Math.max(0, bill.amountFen - fine.fineFen)}">${esc(formatFen(Math.max(0, bill.amountFen - fine.fineFen)))}</dd>`
+      : '';
   return `<div class="card"><dl>
 <dt>缴款单号<span class="en">Bill</span></dt><dd>${esc(bill.billNo)}</dd>
 <dt>决定书编号<span class="en">Decision</span></dt><dd>${esc(bill.decisionNo)}</dd>
+${items}
 <dt>有效期至<span class="en">Valid until</span></dt><dd>${esc(shanghaiDateTime(bill.expiresAt))}</dd>
-</dl><div class="amount" data-amount-fen="${bill.amountFen}">${esc(formatFen(bill.amountFen))}</div></div>`;
+</dl><p>合计<span class="en">Total</span></p><div class="amount" id="total" data-amount-fen="${bill.amountFen}">${esc(formatFen(bill.amountFen))}</div></div>`;
 }
 
 async function qrSvg(text: string): Promise<string> {
@@ -45,7 +57,7 @@ function poll(token: string): string {
   return `<script>(function(){var u=${JSON.stringify(`/p/${token}/status`)};function t(){fetch(u,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status&&j.status!=='open'){location.replace(${JSON.stringify(`/p/${token}`)})}else{setTimeout(t,2000)}}).catch(function(){setTimeout(t,4000)})}setTimeout(t,2000)})();</script>`;
 }
 
-export function choosePage(bill: PayBill, token: string, channels: Channel[]): string {
+export function choosePage(bill: PayBill, token: string, channels: Channel[], fine?: PayFine): string {
   const buttons = channels
     .map(
       (c) =>
@@ -54,7 +66,7 @@ export function choosePage(bill: PayBill, token: string, channels: Channel[]): s
     .join('');
   return layout(
     '缴纳交通罚款 Pay a traffic fine',
-    `<h1>缴纳交通罚款<span class="en">Pay a traffic fine</span></h1>${billCard(bill)}
+    `<h1>缴纳交通罚款<span class="en">Pay a traffic fine</span></h1>${billCard(bill, fine)}
 <p>请选择支付方式。<span class="en">Choose how to pay.</span></p>${buttons}`,
   );
 }
@@ -65,6 +77,7 @@ export async function orderPage(
   channel: Channel,
   payUrl: string,
   outTradeNo: string,
+  fine?: PayFine,
 ): Promise<string> {
   const name = CHANNEL_NAME[channel];
   // Alipay's code opens as a link inside Alipay: go there once; coming back shows this page, which
@@ -79,7 +92,7 @@ export async function orderPage(
       : '<p>点击下方按钮在支付宝中付款。<span class="en">Tap the button to pay in Alipay.</span></p>';
   return layout(
     `${name.zh} ${name.en}`,
-    `<h1>${name.zh}<span class="en">${name.en}</span></h1>${billCard(bill)}${hint}
+    `<h1>${name.zh}<span class="en">${name.en}</span></h1>${billCard(bill, fine)}${hint}
 <div class="qr" role="img" aria-label="付款二维码 Payment code">${await qrSvg(payUrl)}</div>
 <a class="btn ${channel}" id="pay" data-pay-url="${esc(payUrl)}" href="${esc(payUrl)}">去付款<span class="en" style="color:#fff">Pay now</span></a>
 <p>付款完成后本页会显示缴费凭证。<span class="en">When you have paid, this page shows your payment confirmation.</span></p>${poll(token)}${autoOpen}`,
@@ -113,11 +126,20 @@ export function voidedPage(bill: PayBill): string {
   );
 }
 
+/** What the payer can do: only a code problem sends them back to the paper. */
+function errorHint(f: Failure): string {
+  if (f.code === 'CHANNEL_ERROR' || f.code === 'CHANNEL_UNREACHABLE')
+    return '<p id="hint">未扣款。请稍后重试，或选择另一种支付方式。<span class="en">No money was taken. Try again shortly, or choose the other way to pay.</span></p>';
+  if (f.code === 'FINE_NOT_PAYABLE')
+    return '<p id="hint">无需付款。如有疑问请到窗口咨询。<span class="en">Nothing to pay. Ask at the counter if in doubt.</span></p>';
+  return '<p id="hint">请确认扫描的是缴款单上的二维码，或到窗口咨询。<span class="en">Check that you scanned the code on the bill, or ask at the counter.</span></p>';
+}
+
 export function errorPage(f: Failure): string {
   return layout(
     '无法付款 Cannot pay',
     `<div class="card warn" id="error" data-code="${esc(f.code)}"><h1>无法付款<span class="en">This code cannot be paid</span></h1>
 <p>${esc(f.messageZh)}<span class="en">${esc(f.message)}</span></p>
-<p>请确认扫描的是缴款单上的二维码，或到窗口咨询。<span class="en">Check that you scanned the code on the bill, or ask at the counter.</span></p></div>`,
+${errorHint(f)}</div>`,
   );
 }

@@ -94,7 +94,7 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       reply.type('text/html; charset=utf-8');
       if (!r.ok) {
         const status =
-          r.error.code === 'CHANNEL_ERROR' || r.error.code === 'HUB_UNREACHABLE'
+          r.error.code === 'CHANNEL_ERROR' || r.error.code === 'CHANNEL_UNREACHABLE' || r.error.code === 'HUB_UNREACHABLE'
             ? 503
             : r.error.code === 'FINE_NOT_PAYABLE'
               ? 410
@@ -104,9 +104,9 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
       const o = r.value;
       switch (o.kind) {
         case 'choose':
-          return choosePage(o.bill, token, o.channels);
+          return choosePage(o.bill, token, o.channels, o.fine);
         case 'order':
-          return orderPage(o.bill, token, o.channel, o.payUrl, o.outTradeNo);
+          return orderPage(o.bill, token, o.channel, o.payUrl, o.outTradeNo, o.fine);
         case 'paid':
           return paidPage(o.bill, o.confirmation);
         case 'expired':

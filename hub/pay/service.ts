@@ -28,7 +28,7 @@ export interface PayHub {
     ensureKnown(claims: BillClaims, token: string): Promise<Result<PayBill>>;
     get(billNo: string): Promise<PayBill | undefined>;
   };
-  fines?: { byDecisionNo(decisionNo: string): Promise<{ status: string } | undefined> };
+  fines?: { byDecisionNo(decisionNo: string): Promise<PayFine | undefined> };
   payments: {
     settle(input: {
       billNo: string;
@@ -41,6 +41,17 @@ export interface PayHub {
       billNo: string,
     ): Promise<{ channel: string; txnId: string; status: string; token: string | null }[]>;
   };
+}
+
+/** What the pay page shows of the fine (the hub's fines row). */
+export interface PayFine {
+  status: string;
+  description?: string;
+  descriptionEn?: string;
+  points?: number;
+  fineFen?: number;
+  place?: string;
+  occurredAt?: string;
 }
 
 export interface PayBill {
@@ -77,8 +88,16 @@ export interface PayServiceOptions {
 }
 
 export type OpenOutcome =
-  | { kind: 'choose'; bill: PayBill; channels: Channel[] }
-  | { kind: 'order'; bill: PayBill; channel: Channel; payUrl: string; outTradeNo: string; reused: boolean }
+  | { kind: 'choose'; bill: PayBill; channels: Channel[]; fine?: PayFine }
+  | {
+      kind: 'order';
+      bill: PayBill;
+      channel: Channel;
+      payUrl: string;
+      outTradeNo: string;
+      reused: boolean;
+      fine?: PayFine;
+    }
   | { kind: 'paid'; bill: PayBill; confirmation?: string }
   | { kind: 'expired'; bill: PayBill }
   | { kind: 'voided'; bill: PayBill };
@@ -231,10 +250,11 @@ export function createPayService(opts: PayServiceOptions) {
     const times = billTimeCheck(bill, bill.firstSeenAt ?? bill.issuedAt, nowS() + minRemaining);
     if (!times.ok && times.error.code === 'BILL_FROM_FUTURE') return times;
     if (!times.ok) return ok({ kind: 'expired', bill });
-    if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured });
+    const shown = fine ? { fine } : {};
+    if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured, ...shown });
     const o = await orderFor(bill, channel, notifyBase);
     if (!o.ok) return o;
-    return ok({ kind: 'order', bill, channel, ...o.value });
+    return ok({ kind: 'order', bill, channel, ...o.value, ...shown });
   }
 
   /** For the waiting page's poll: open, paid, voided or expired. */

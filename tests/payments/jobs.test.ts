@@ -7,7 +7,7 @@ import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/si
 import { shanghaiTimestamp } from '../../hub/channels/util.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { enrollDevice, sampleFine, TestDevice } from '../hub/helpers.ts';
-import { ALIPAY_UA, WECHAT_UA, openPayPage, startPayHub, type PayHubFixture } from './helpers.ts';
+import { ALIPAY_UA, PLAIN_UA, WECHAT_UA, openPayPage, startPayHub, type PayHubFixture } from './helpers.ts';
 
 const T0 = Date.parse('2026-11-21T02:00:00Z');
 let keys: SimulatorKeys;
@@ -109,6 +109,18 @@ describe('notifications and the background jobs', () => {
     // Running the jobs again changes nothing at the channel.
     await f.pay.work();
     expect([...f.sim.refunds.values()].filter((r) => r.outTradeNo === pa.outTradeNo)).toHaveLength(1);
+  });
+
+  it('shows the bill itemised: violation, points, fine, 加处罚款 and the total', async () => {
+    const bill = await newBill(20000);
+    const page = await openPayPage(bill.url, PLAIN_UA);
+    expect(page.status).toBe(200);
+    expect(page.html).toMatch(/id="violation">[^<]+/);
+    expect(page.html).toMatch(/id="points">\d+</);
+    expect(page.html).toContain('id="fine" data-fen="20000"');
+    expect(page.html).toContain('id="late-fee" data-fen="0"');
+    expect(page.html).toContain('加处罚款');
+    expect(page.html).toContain('id="total" data-amount-fen="20000"');
   });
 
   it('builds notify_url from publicBase, never from the Host header', async () => {
