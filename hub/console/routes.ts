@@ -23,7 +23,7 @@ import { batchIdSchema, runBatch } from '../integration/batches.ts';
 import { checkedItems, type UpsertInput } from '../integration/fines-upsert.ts';
 import { fineSchema } from '../../protocol/fines.ts';
 import { ndjsonLines } from '../integration/ndjson.ts';
-import { noReports, type ReconciliationReports } from '../integration/reports.ts';
+import { storedReports, type ReconciliationReports } from '../integration/reports.ts';
 import { NDJSON, serviceStatus } from '../integration/routes.ts';
 import { verifyPassword, type Role } from './operators.ts';
 
@@ -72,7 +72,7 @@ export interface ConsoleOptions {
 
 export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opts) => {
   const { hub } = opts;
-  const reports = opts.reports ?? noReports;
+  const reports = opts.reports ?? storedReports(hub.db);
   const send = (reply: FastifyReply, f: Failure): FastifyReply =>
     reply.code(serviceStatus(f)).send({ error: f, hubTime: hub.nowS() });
 
@@ -301,7 +301,10 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
       if (!r) return send(reply, failure('NOT_FOUND'));
       return reply
         .type(r.contentType)
-        .header('content-disposition', `attachment; filename="${r.meta.id}.csv"`)
+        .header(
+          'content-disposition',
+          `attachment; filename="${r.meta.id}.${r.contentType.includes('json') ? 'json' : 'csv'}"`,
+        )
         .send(r.body);
     });
   });

@@ -5,6 +5,7 @@ import { failure, fail, ok, type Result } from '../../protocol/result.ts';
 import { HEALTH_PATH, healthReportSchema, OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { MAX_BODY_BYTES } from '../../protocol/sync.ts';
 import type { HubQueryable } from '../db.ts';
+import { createRefunds } from '../pay/refunds.ts';
 import type { HubService } from '../service.ts';
 import { serviceStatus } from './routes.ts';
 
@@ -109,6 +110,8 @@ export interface RefundView {
   outTradeNo: string;
   amountFen: number;
   reason: string;
+  /** The refund flow's state (hub/pay/refunds.ts): flagged, pending_approval, approved, processing, success, failed. */
+  status: string;
   createdAt: number;
   resolvedAt: number | null;
   approvedBy: string | null;
@@ -124,13 +127,14 @@ export async function refundList(db: HubQueryable): Promise<RefundView[]> {
     out_trade_no: string;
     amount_fen: number;
     reason: string;
+    status: string;
     created_at: number;
     resolved_at: number | null;
     approved_by: string | null;
     approved_at: number | null;
   }>(
-    `SELECT r.channel, r.txn_id, r.bill_no, r.out_trade_no, r.amount_fen, r.reason, r.created_at, r.resolved_at,
-       a.approved_by, a.approved_at
+    `SELECT r.channel, r.txn_id, r.bill_no, r.out_trade_no, r.amount_fen, r.reason, r.status, r.created_at, r.resolved_at,
+       coalesce(a.approved_by, r.approved_by) AS approved_by, a.approved_at
      FROM pay_refunds r LEFT JOIN refund_approvals a ON a.channel = r.channel AND a.txn_id = r.txn_id
      ORDER BY r.created_at DESC, r.txn_id LIMIT 500`,
   );
@@ -141,6 +145,7 @@ export async function refundList(db: HubQueryable): Promise<RefundView[]> {
     outTradeNo: x.out_trade_no,
     amountFen: Number(x.amount_fen),
     reason: x.reason,
+    status: x.status,
     createdAt: Number(x.created_at),
     resolvedAt: x.resolved_at === null ? null : Number(x.resolved_at),
     approvedBy: x.approved_by,
@@ -149,8 +154,9 @@ export async function refundList(db: HubQueryable): Promise<RefundView[]> {
 }
 
 /**
- * Records an operator's approval of a flagged refund (once; approving again answers the first approval).
- * The refund job of the payment channels executes approved refunds through the channel.
+ * An operator's approval of a flagged refund, through the payment channels' refund flow (hub/pay/refunds.ts:
+ * the approval queues the refund job, which executes it through the channel). The approval is also kept in
+ * refund_approvals (who and when, shown by the console).
  */
 export async function approveRefund(
   db: HubQueryable,
@@ -159,11 +165,12 @@ export async function approveRefund(
   by: string,
   nowS: number,
 ): Promise<Result<RefundView>> {
-  const exists = await db.query('SELECT 1 FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [
+  const r = await createRefunds({ db, channels: {}, now: () => nowS, approval: true }).approve(
     channel,
     txnId,
-  ]);
-  if (!exists.rows.length) return fail('NOT_FOUND', `refund ${channel} ${txnId}`);
+    by,
+  );
+  if (!r.ok) return r;
   await db.query(
     `INSERT INTO refund_approvals (channel, txn_id, approved_by, approved_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT DO NOTHING`,

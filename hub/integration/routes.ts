@@ -18,7 +18,7 @@ import { checkedItems, fineBatchItemSchema, type UpsertInput } from './fines-ups
 import { authenticateApiKey, type ApiKeyInfo, type Scope } from './keys.ts';
 import { ndjsonLines } from './ndjson.ts';
 import { paymentSearchSchema, paymentViewSchema, searchPayments } from './payments.ts';
-import { noReports, reportMetaSchema, type ReconciliationReports } from './reports.ts';
+import { reportMetaSchema, storedReports, type ReconciliationReports } from './reports.ts';
 
 export const API_PREFIX = '/api/v1';
 export const NDJSON = 'application/x-ndjson';
@@ -58,7 +58,10 @@ interface RouteDef {
   body?: z.ZodType;
   /** Schema of one NDJSON line, when the route also takes a streamed body. */
   ndjsonLine?: z.ZodType;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType; contentType?: string; alsoJson?: boolean }
+  >;
   handler: (req: FastifyRequest, reply: FastifyReply, ctx: Ctx) => Promise<unknown>;
 }
 
@@ -224,11 +227,11 @@ export function integrationRoutes(reports: ReconciliationReports): RouteDef[] {
       method: 'GET',
       path: `${API_PREFIX}/reconciliation/reports/:id`,
       operationId: 'downloadReconciliationReport',
-      summary: 'One reconciliation report (CSV)',
+      summary: 'One reconciliation report, as the reconciliation stored it (CSV or JSON)',
       scope: 'reports:read',
       params: z.object({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/) }),
       responses: {
-        200: { description: 'The report', contentType: 'text/csv', schema: z.string() },
+        200: { description: 'The report', contentType: 'text/csv', schema: z.string(), alsoJson: true },
         ...errors(401, 403, 404),
       },
       handler: async (req, reply, { hub }) => {
@@ -236,7 +239,10 @@ export function integrationRoutes(reports: ReconciliationReports): RouteDef[] {
         if (!r) return reply.code(404).send({ error: failure('NOT_FOUND'), hubTime: hub.nowS() });
         return reply
           .type(r.contentType)
-          .header('content-disposition', `attachment; filename="${r.meta.id}.csv"`)
+          .header(
+            'content-disposition',
+            `attachment; filename="${r.meta.id}.${r.contentType.includes('json') ? 'json' : 'csv'}"`,
+          )
           .send(r.body);
       },
     },
@@ -347,18 +353,16 @@ export const integrationPlugin: FastifyPluginAsync<IntegrationOptions> = async (
   opts,
 ) => {
   const { hub } = opts;
-  const routes = integrationRoutes(opts.reports ?? noReports);
+  const routes = integrationRoutes(opts.reports ?? storedReports(hub.db));
   const doc = openApiDocument(routes, '1.0.0');
   // NDJSON bodies reach the handler as the raw stream: read line by line, never buffered whole.
   app.addContentTypeParser(NDJSON, (_req, payload, done) => done(null, payload));
   app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, req, reply) => {
     if (err.statusCode && err.statusCode < 500)
-      return reply
-        .code(err.statusCode === 413 ? 413 : 400)
-        .send({
-          error: failure(err.statusCode === 413 ? 'TOO_LARGE' : 'MALFORMED', err.message),
-          hubTime: hub.nowS(),
-        });
+      return reply.code(err.statusCode === 413 ? 413 : 400).send({
+        error: failure(err.statusCode === 413 ? 'TOO_LARGE' : 'MALFORMED', err.message),
+        hubTime: hub.nowS(),
+      });
     req.log.error({ err }, 'unexpected error');
     return reply.code(500).send({ error: failure('UNEXPECTED'), hubTime: hub.nowS() });
   });

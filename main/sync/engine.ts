@@ -3,6 +3,8 @@
 // the network is back. Transport, clock, random and sleep are injected so tests and the fault proxy can
 // drive it.
 import { machineAddresses, NetworkWatcher, type AddressSource } from './network.ts';
+import { healthReport } from './health.ts';
+import { HEALTH_INTERVAL_S, HEALTH_PATH } from '../../protocol/health.ts';
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/connection.ts';
 import type { Fine } from '../../protocol/fines.ts';
@@ -604,6 +606,7 @@ export class SyncEngine {
       // The wait varies ±25% so kiosks that came back together (a hub restart) do not poll in step.
       const base = this.o.pullWaitSeconds;
       const wait = base === 0 ? 0 : Math.max(1, Math.round(base * (0.75 + this.random() * 0.5)));
+      await this.reportHealthIfDue();
       const r = await this.pullOnce(wait).catch((e: Error) => fail('UNEXPECTED', e.message));
       if (this.stopper.signal.aborted) break;
       if (r.ok) {
@@ -613,6 +616,15 @@ export class SyncEngine {
         await this.wait(backoffDelay(attempt, this.o.baseDelayMs, this.o.maxDelayMs, this.random));
       }
     }
+  }
+
+  private lastHealthAt = -Infinity;
+  /** Sends the kiosk's health (main/sync/health.ts) at most every HEALTH_INTERVAL_S; a failure only waits. */
+  async reportHealthIfDue(): Promise<void> {
+    const now = this.clock.now();
+    if (now - this.lastHealthAt < HEALTH_INTERVAL_S * 1000) return;
+    this.lastHealthAt = now;
+    await this.request('POST', HEALTH_PATH, JSON.stringify(healthReport(this.kiosk))).catch(() => undefined);
   }
 
   // ---------- status ----------

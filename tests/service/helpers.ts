@@ -155,7 +155,8 @@ export class ContractClient {
       throw new Error(
         `${o.op.operationId} answered ${res.status}, not in the document: ${text.slice(0, 300)}`,
       );
-    const [ct, media] = Object.entries(resp.content ?? {})[0] ?? [];
+    const entries = Object.entries(resp.content ?? {});
+    const [ct, media] = entries.find(([c]) => contentType.startsWith(c)) ?? entries[0] ?? [];
     let json: Json = undefined;
     if (ct) {
       if (!contentType.startsWith(ct as string))
