@@ -130,7 +130,13 @@ describe.each(['zh', 'en'] as const)('the receipt follows the payment (%s)', (la
     const { ctx, page } = await open({ lang });
     let before = kiosk.virtualPrinter!.pages.length;
     await scan(page, token);
-    await page.waitForSelector('[data-screen="paid"] [data-receipt="printed"]');
+    await page.waitForSelector('[data-screen="paid"]');
+    await expect
+      .poll(async () => [
+        kiosk.ui.receipts.get(b.value.billNo)?.state,
+        await page.locator('[data-receipt]').getAttribute('data-receipt'),
+      ])
+      .toEqual(['printed', 'printed']);
     await kiosk.virtualPrinter!.waitForPages(before + 1, 15_000);
     await screen(page, `flows-03-paid-from-start-${lang}`);
     await page.getByRole('button', { name: lang === 'zh' ? '完成' : 'Done' }).click();
