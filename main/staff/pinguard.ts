@@ -90,6 +90,13 @@ export function createPinGuard(
     writeTx(db, () => {
       const now = unixSeconds(clock);
       const row = read.get(role, entry) ?? { failures: 0, next_at: 0, locked_until: 0, lockouts: 0 };
+      // A clock set back (a dead RTC battery, then a correction) must not stretch a lock or a wait beyond
+      // its longest: clamp, and store the clamp so it ends.
+      if (row.locked_until > now + policy.maxLockSeconds || row.next_at > now + policy.lockSeconds) {
+        row.locked_until = Math.min(row.locked_until, now + policy.maxLockSeconds);
+        row.next_at = Math.min(row.next_at, now + policy.lockSeconds);
+        write.run(role, entry, row.failures, row.next_at, row.locked_until, row.lockouts);
+      }
       if (row.locked_until > now) {
         return { refused: fail('LOCKED', undefined, { retryAfter: row.locked_until - now }) };
       }

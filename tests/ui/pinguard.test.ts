@@ -133,4 +133,14 @@ describe('PIN attempts', () => {
     expect(code(await staff.login(RIGHT))).toBe('OK');
     expect(kiosk.db.prepare('SELECT count(*) AS n FROM pin_guard').get()).toEqual({ n: 0 });
   });
+
+  it('a clock set back stretches no lock beyond the longest one', async () => {
+    await guessUntilLocked(5);
+    clock.advance(-24 * 3600 * 1000);
+    const r = await staff.login(RIGHT);
+    expect(code(r)).toBe('LOCKED');
+    expect(retryAfter(r)).toBe(P.maxLockSeconds);
+    clock.advance(P.maxLockSeconds * 1000);
+    expect(code(await staff.login(RIGHT))).toBe('OK');
+  });
 });
