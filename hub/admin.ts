@@ -29,6 +29,10 @@ const schemas = {
   stats: z.object({}),
   'pay.refunds': z.object({}),
   ...payAdminSchemas,
+  'security.log': z.object({
+    deviceId: z.string().max(64).optional(),
+    limit: z.number().int().min(1).max(10_000).default(200),
+  }),
 } as const;
 
 export type AdminOp = keyof typeof schemas;
@@ -101,5 +105,12 @@ async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise
     case 'pay.reconcile':
     case 'pay.reconciliations':
       return payAdmin(hub, op, a);
+    case 'security.log':
+      return ok(
+        await hub.security.list({
+          ...(a.deviceId ? { deviceId: String(a.deviceId) } : {}),
+          limit: Number(a.limit),
+        }),
+      );
   }
 }

@@ -7,7 +7,7 @@
 // has read up to position p never misses a later commit below p.
 import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
 import { blockHolding } from './officer/blocks.ts';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createPublicKey, randomBytes, randomInt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { z } from 'zod';
@@ -48,6 +48,13 @@ import {
 import { systemClock, type Clock } from '../protocol/time.ts';
 import { importFines } from './import/fines-import.ts';
 import { readFinesFile, rowsOf } from './import/read.ts';
+import { acceptPayment, verifyConfirmation, type TrustedHubKey } from '../protocol/acceptance.ts';
+import type { BillState } from '../protocol/bills.ts';
+import { signHubKey, type HubKeyAnnouncement } from '../protocol/hubkeys.ts';
+import { isOwnBillNo, STANDALONE_ID_CHARS, standaloneIdPart, standaloneIdPartOf } from './trust/acts.ts';
+import { checkPayable } from './trust/payable.ts';
+import { listSecurity, recordSecurity } from './trust/security.ts';
+import { enqueueJob } from './pay/jobs.ts';
 import { FEED_CHANNEL, type HubDb, type HubQueryable } from './db.ts';
 import { feedIdentity } from './feed/identity.ts';
 import { billPayableUntil } from '../protocol/billtime.ts';
@@ -72,9 +79,13 @@ export interface HubKey {
   publicKey: string;
   privateKey: KeyObject;
   retired: boolean;
+  /** Unix seconds when it retired; it then verifies only payments made before. */
+  retiredAt: number | null;
 }
 
 export interface SettleInput {
+  /** The channel order the money came through, when known (the refund flow needs it). */
+  outTradeNo?: string;
   billNo: string;
   amountFen: number;
   channel: Channel;
@@ -89,6 +100,8 @@ export interface SettleResult {
   status: 'settled' | 'duplicate' | 'refund';
   token?: string;
   claims?: ConfirmationClaims;
+  /** Why a payment was flagged for refund (an error code: BILL_PAID, FINE_NOT_PAYABLE, ...). */
+  reason?: string;
 }
 
 export interface HubBill {
@@ -99,7 +112,8 @@ export interface HubBill {
   issuedAt: number;
   expiresAt: number;
   token: string;
-  status: 'open' | 'paid' | 'voided';
+  /** protocol/bills.ts; the hub stores live, paid and voided. */
+  status: BillState;
   paidTxn: string | null;
   /** When the hub first saw the bill (its own clock, Unix seconds). */
   firstSeenAt: number;
@@ -145,7 +159,7 @@ interface BillRow {
   issued_at: number;
   expires_at: number;
   token: string;
-  status: 'open' | 'paid' | 'voided';
+  status: BillState;
   paid_txn: string | null;
   created_at: number;
 }
@@ -232,6 +246,7 @@ export function createHubService(opts: HubServiceOptions) {
       publicKey: k.public_key,
       privateKey: privateKeyFromPem(k.private_pem),
       retired: k.retired_at !== null,
+      retiredAt: k.retired_at === null ? null : Number(k.retired_at),
     }));
   }
 
@@ -242,6 +257,7 @@ export function createHubService(opts: HubServiceOptions) {
       publicKey: publicKeyToRaw(kp.publicKey),
       privateKey: kp.privateKey,
       retired: false,
+      retiredAt: null,
     };
     await tx.query(
       'INSERT INTO hub_keys (key_id, public_key, private_pem, created_at) VALUES ($1, $2, $3, $4)',
@@ -266,14 +282,65 @@ export function createHubService(opts: HubServiceOptions) {
       await keys.current();
       return (await listKeys()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
     },
-    /** Makes a new signing key and retires the old ones (still trusted for tokens they signed). */
+    /** Every key with its retirement, for verifying confirmations (protocol/acceptance.ts). */
+    async trustedMap(q: HubQueryable = db): Promise<Map<string, TrustedHubKey>> {
+      const all = await listKeys(q);
+      return new Map(
+        all.map((k) => [k.keyId, { key: createPublicKey(k.privateKey), retiredAt: k.retiredAt }]),
+      );
+    },
+    /**
+     * Makes a new signing key and retires the old ones (still trusted for payments made before). Kiosks
+     * learn both from the feed, signed by a key they already trust (protocol/hubkeys.ts): the new key
+     * signed by the key it replaces, each retirement signed by the new key.
+     */
     async rotate(): Promise<HubKeyInfo> {
+      await keys.current();
       return db.transaction(async (tx) => {
         await lockFeed(tx);
-        await tx.query('UPDATE hub_keys SET retired_at = $1 WHERE retired_at IS NULL', [nowS()]);
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
+        const old = (await listKeys(tx)).filter((k) => !k.retired);
+        const at = nowS();
         const k = await insertKey(tx);
         const info = { keyId: k.keyId, publicKey: k.publicKey };
-        await addChange(tx, 'hubKey', {}, { key: info, retired: false });
+        const signer = old.at(-1) ?? k;
+        const a: HubKeyAnnouncement = { ...info, retiredAt: 0, signedBy: signer.keyId };
+        await addChange(
+          tx,
+          'hubKey',
+          {},
+          {
+            key: info,
+            retired: false,
+            retiredAt: 0,
+            signedBy: a.signedBy,
+            sig: signHubKey(a, signer.privateKey),
+          },
+        );
+        await tx.query('UPDATE hub_keys SET retired_at = $1 WHERE retired_at IS NULL AND key_id <> $2', [
+          at,
+          k.keyId,
+        ]);
+        for (const o of old) {
+          const r: HubKeyAnnouncement = {
+            keyId: o.keyId,
+            publicKey: o.publicKey,
+            retiredAt: at,
+            signedBy: k.keyId,
+          };
+          await addChange(
+            tx,
+            'hubKey',
+            {},
+            {
+              key: { keyId: o.keyId, publicKey: o.publicKey },
+              retired: true,
+              retiredAt: at,
+              signedBy: k.keyId,
+              sig: signHubKey(r, k.privateKey),
+            },
+          );
+        }
         await notifyFeed(tx);
         return info;
       });
@@ -508,10 +575,26 @@ export function createHubService(opts: HubServiceOptions) {
     }
     const dev = await devices.get(deviceId);
     if (!dev) return fail('UNKNOWN_DEVICE', deviceId);
-    if (!dev.enabled) return fail('DEVICE_DISABLED', deviceId);
     const key = publicKeyFromRaw(dev.publicKey);
-    if (!key || !verifyRequestSignature(key, input.method, input.path, time, nonce, input.body, sig)) {
-      return fail('BAD_SIGNATURE');
+    const signed =
+      !!key && verifyRequestSignature(key, input.method, input.path, time, nonce, input.body, sig);
+    if (!dev.enabled || !signed) {
+      // A disabled device's key still in use, or a forged request naming an enrolled device: the operator
+      // must see it.
+      const code = !signed ? 'BAD_SIGNATURE' : 'DEVICE_DISABLED';
+      await recordSecurity(db, [
+        {
+          at: now,
+          deviceId,
+          source: 'auth',
+          code,
+          reason: `${input.method} ${input.path.split('?')[0]}`,
+          eventSeq: null,
+          eventType: null,
+          subject: null,
+        },
+      ]);
+      return !signed ? fail('BAD_SIGNATURE') : fail('DEVICE_DISABLED', deviceId);
     }
     if (!input.deferNonce && !(await recordNonce(db, deviceId, nonce))) return fail('REPLAYED');
     // Nonces older than twice the clock window can never be replayed successfully: forget them now and then.
@@ -612,13 +695,59 @@ export function createHubService(opts: HubServiceOptions) {
         return fail('MALFORMED', 'claims do not match the token');
       }
       const c = v.value;
-      await db.query(
-        `INSERT INTO bills (bill_no, device_id, decision_no, amount_fen, issued_at, expires_at, token, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bill_no) DO NOTHING`,
-        [c.billNo, c.deviceId, c.decisionNo, c.amountFen, c.issuedAt, c.expiresAt, token, nowS()],
-      );
-      const b = await bills.get(c.billNo);
-      return b ? ok(b) : fail('BILL_NOT_FOUND', c.billNo);
+      const refuse = async (code: 'NOT_OWN_BILL' | 'BILL_CONFLICT' | 'DEVICE_DISABLED', why: string) => {
+        await recordSecurity(db, [
+          {
+            at: nowS(),
+            deviceId: c.deviceId,
+            source: 'pay',
+            code,
+            reason: why,
+            eventSeq: null,
+            eventType: null,
+            subject: c.billNo,
+          },
+        ]);
+        return fail<HubBill>(code, why);
+      };
+      // A device signs bills only in its own number range; anything else is another device's number.
+      if (!isOwnBillNo(c.deviceId, c.billNo))
+        return refuse('NOT_OWN_BILL', `${c.billNo} is not a number of ${c.deviceId}`);
+      const stored = await bills.get(c.billNo);
+      if (!stored) {
+        const d = await devices.get(c.deviceId);
+        if (d && !d.enabled) return refuse('DEVICE_DISABLED', c.deviceId);
+        await db.query(
+          `INSERT INTO bills (bill_no, device_id, decision_no, amount_fen, issued_at, expires_at, token, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bill_no) DO NOTHING`,
+          [c.billNo, c.deviceId, c.decisionNo, c.amountFen, c.issuedAt, c.expiresAt, token, nowS()],
+        );
+      }
+      const b = stored ?? (await bills.get(c.billNo));
+      if (!b) return fail('BILL_NOT_FOUND', c.billNo);
+      // The same number with another token (a kiosk whose database went back in time): never serve the
+      // stored bill for it, and never take money for either token's fine by mistake.
+      if (b.token !== token) return refuse('BILL_CONFLICT', `bill ${c.billNo} is held with another token`);
+      return ok(b);
+    },
+    /** May this bill be paid now (hub/trust/payable.ts)? A refusal is kept in the security log. */
+    async payable(b: HubBill): Promise<Result<void>> {
+      const r = await checkPayable(db, b, nowS());
+      if (!r.ok && ['DEVICE_DISABLED', 'AMOUNT_MISMATCH', 'UNKNOWN_DEVICE'].includes(r.error.code)) {
+        await recordSecurity(db, [
+          {
+            at: nowS(),
+            deviceId: b.deviceId,
+            source: 'pay',
+            code: r.error.code,
+            reason: r.error.message,
+            eventSeq: null,
+            eventType: null,
+            subject: b.billNo,
+          },
+        ]);
+      }
+      return r;
     },
     async get(billNo: string, q: HubQueryable = db): Promise<HubBill | undefined> {
       const r = await q.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1', [billNo]);
@@ -633,6 +762,10 @@ export function createHubService(opts: HubServiceOptions) {
         if (!b) return fail<HubBill>('BILL_NOT_FOUND', billNo);
         if (b.status === 'paid') return fail<HubBill>('BILL_PAID', billNo);
         await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1", [billNo]);
+        await tx.query(
+          "UPDATE pay_orders SET close_requested_at = $2, close_reason = 'BILL_VOIDED' WHERE bill_no = $1 AND status = 'open' AND close_requested_at IS NULL",
+          [billNo, nowS()],
+        );
         await tx.query('INSERT INTO voids (bill_no, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
           billNo,
           reason,
@@ -645,6 +778,152 @@ export function createHubService(opts: HubServiceOptions) {
     },
   };
 
+  /**
+   * Settles one payment inside the caller's transaction, the feed lock held (so payments of one fine are
+   * decided one after the other). The confirmation rules are protocol/acceptance.ts's; then a fine is paid
+   * once: a payment of a fine already paid (by another bill, another channel, at a counter) is recorded and
+   * flagged for refund with its amount; the first one voids the fine's other live bills (their kiosks pull
+   * the voids) and marks their open channel orders to be closed.
+   * `o.token`: a hub-signed token the caller verified (a kiosk's push); otherwise `o.signer` signs one.
+   */
+  async function settleIn(
+    tx: HubQueryable,
+    input: SettleInput,
+    o: { signer?: HubKey; token?: string; source: 'channel' | 'kiosk'; deviceId?: string },
+  ): Promise<Result<SettleResult>> {
+    const prev = await tx.query<{ token: string | null; status: string; refund_reason: string | null }>(
+      'SELECT token, status, refund_reason FROM payments WHERE channel = $1 AND txn_id = $2',
+      [input.channel, input.txnId],
+    );
+    if (prev.rows[0]) {
+      const p = prev.rows[0];
+      return ok<SettleResult>(
+        p.status === 'refund' || !p.token
+          ? { status: 'refund', ...(p.refund_reason ? { reason: p.refund_reason } : {}) }
+          : { status: 'duplicate', token: p.token },
+      );
+    }
+    const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [input.billNo]);
+    const b = r.rows[0];
+    const flag = async (reason: string): Promise<Result<SettleResult>> => {
+      await tx.query(
+        `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, token, source, status, device_id, refund_fen, refund_reason, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'refund', $8, $4, $9, $10)`,
+        [
+          input.channel,
+          input.txnId,
+          input.billNo,
+          input.amountFen,
+          input.paidAt,
+          o.token ?? null,
+          o.source,
+          o.deviceId ?? null,
+          reason,
+          nowS(),
+        ],
+      );
+      // Listed for the operator (`hub pay refunds`) and taken by the channels' refund job.
+      await tx.query(
+        `INSERT INTO pay_refunds (channel, txn_id, bill_no, out_trade_no, amount_fen, reason, created_at)
+         VALUES ($1, $2, $3, coalesce($4, (SELECT out_trade_no FROM pay_orders WHERE bill_no = $3 AND channel = $1
+                                           ORDER BY (txn_id = $2) DESC, created_at DESC LIMIT 1), ''), $5, $6, $7)
+         ON CONFLICT DO NOTHING`,
+        [input.channel, input.txnId, input.billNo, input.outTradeNo ?? null, input.amountFen, reason, nowS()],
+      );
+      return ok<SettleResult>({ status: 'refund', reason });
+    };
+    const a = acceptPayment(input, {
+      // Paid in time means by the hub's own clock: payable until 4 hours after the hub first saw it.
+      bill: b
+        ? {
+            billNo: b.bill_no,
+            status: b.status,
+            amountFen: Number(b.amount_fen),
+            expiresAt: billFromRow(b).payableUntil,
+          }
+        : undefined,
+      txnSeen: 'never',
+      repeatIsHarmless: true,
+      heldByHub: false,
+    });
+    if (!a.ok) {
+      // Money the channel took for a bill that cannot take it: kept and paid back, never dropped.
+      if (b && ['BILL_PAID', 'BILL_VOIDED', 'PAID_AFTER_EXPIRY'].includes(a.error.code))
+        return flag(a.error.code);
+      return a;
+    }
+    const bill = b!;
+    const f = await tx.query<{ status: string | null; other_paid: number }>(
+      `SELECT (SELECT status FROM fines WHERE decision_no = $1) AS status,
+              (SELECT count(*)::int FROM bills WHERE decision_no = $1 AND bill_no <> $2 AND status = 'paid') AS other_paid`,
+      [bill.decision_no, bill.bill_no],
+    );
+    const fine = f.rows[0]!;
+    if ((fine.status !== null && fine.status !== 'unpaid') || Number(fine.other_paid) > 0) {
+      return flag('FINE_NOT_PAYABLE');
+    }
+    let token = o.token;
+    let claims: ConfirmationClaims | undefined;
+    if (!token) {
+      const signer = o.signer!;
+      claims = { ...input, keyId: signer.keyId };
+      delete (claims as Partial<SettleInput>).outTradeNo;
+      token = makeConfirmationToken(claims, signer.privateKey);
+    }
+    const keyId = token.split('.')[6] ?? null;
+    await tx.query(
+      `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, key_id, token, source, status, device_id, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'settled', $9, $10)`,
+      [
+        input.channel,
+        input.txnId,
+        input.billNo,
+        input.amountFen,
+        input.paidAt,
+        keyId,
+        token,
+        o.source,
+        o.deviceId ?? null,
+        nowS(),
+      ],
+    );
+    await tx.query("UPDATE bills SET status = 'paid', paid_txn = $2 WHERE bill_no = $1", [
+      input.billNo,
+      input.txnId,
+    ]);
+    // The payment goes into the feed before the fine's new status: a kiosk that saw the fine paid
+    // first would void its live bill and then refuse the payment of it.
+    await addChange(tx, 'payment', { deviceId: bill.device_id }, { billNo: input.billNo, token });
+    await setFineStatus(tx, bill.decision_no, 'paid');
+    const others = await tx.query<{ bill_no: string; device_id: string }>(
+      "UPDATE bills SET status = 'voided' WHERE decision_no = $1 AND bill_no <> $2 AND status = 'live' RETURNING bill_no, device_id",
+      [bill.decision_no, bill.bill_no],
+    );
+    if (others.rows.length) {
+      const nos = others.rows.map((x) => x.bill_no);
+      await tx.query(
+        `INSERT INTO voids (bill_no, reason, at) SELECT b, 'fine-paid', $2 FROM unnest($1::text[]) AS u(b) ON CONFLICT DO NOTHING`,
+        [nos, nowS()],
+      );
+      for (const x of others.rows) {
+        await addChange(
+          tx,
+          'void',
+          { deviceId: x.device_id },
+          { billNo: x.bill_no, reason: `fine paid by bill ${bill.bill_no}` },
+        );
+      }
+      // The channels' job closes these orders (a payment that lands before it does is refunded); queued in
+      // this transaction, so the decision and the work to do commit together.
+      for (const no of nos) await enqueueJob(tx, 'close_orders', no, { billNo: no }, nowS());
+      await tx.query(
+        "UPDATE pay_orders SET close_requested_at = $2, close_reason = 'FINE_PAID' WHERE bill_no = ANY($1::text[]) AND status = 'open' AND close_requested_at IS NULL",
+        [nos, nowS()],
+      );
+    }
+    return ok<SettleResult>({ status: 'settled', token, ...(claims ? { claims } : {}) });
+  }
+
   const payments = {
     /**
      * Records a verified channel payment: marks bill and fine paid once, signs the confirmation token
@@ -655,56 +934,9 @@ export function createHubService(opts: HubServiceOptions) {
       const key = await keys.current();
       return db.transaction(async (tx) => {
         await lockFeed(tx);
-        const prev = await tx.query<{
-          token: string | null;
-          status: string;
-          key_id: string | null;
-          paid_at: number;
-        }>('SELECT token, status, key_id, paid_at FROM payments WHERE channel = $1 AND txn_id = $2', [
-          input.channel,
-          input.txnId,
-        ]);
-        if (prev.rows[0]) {
-          const p = prev.rows[0];
-          return ok<SettleResult>(
-            p.status === 'refund' || !p.token
-              ? { status: 'refund' }
-              : { status: 'duplicate', token: p.token },
-          );
-        }
-        const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [
-          input.billNo,
-        ]);
-        const b = r.rows[0];
-        if (!b) return fail<SettleResult>('BILL_NOT_FOUND', input.billNo);
-        if (Number(b.amount_fen) !== input.amountFen) return fail<SettleResult>('AMOUNT_MISMATCH');
-        if (b.status === 'voided') return fail<SettleResult>('BILL_VOIDED', input.billNo);
-        if (input.paidAt > billFromRow(b).payableUntil) return fail<SettleResult>('PAID_AFTER_EXPIRY');
-        if (b.status === 'paid') {
-          await tx.query(
-            `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, source, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'channel', 'refund', $6)`,
-            [input.channel, input.txnId, input.billNo, input.amountFen, input.paidAt, nowS()],
-          );
-          return ok<SettleResult>({ status: 'refund' });
-        }
-        const claims: ConfirmationClaims = { ...input, keyId: key.keyId };
-        const token = makeConfirmationToken(claims, key.privateKey);
-        await tx.query(
-          `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, key_id, token, source, status, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'channel', 'settled', $8)`,
-          [input.channel, input.txnId, input.billNo, input.amountFen, input.paidAt, key.keyId, token, nowS()],
-        );
-        await tx.query("UPDATE bills SET status = 'paid', paid_txn = $2 WHERE bill_no = $1", [
-          input.billNo,
-          input.txnId,
-        ]);
-        // The payment goes into the feed before the fine's new status: a kiosk that saw the fine paid
-        // first would void its live bill and then refuse the payment of it.
-        await addChange(tx, 'payment', { deviceId: b.device_id }, { billNo: input.billNo, token });
-        await setFineStatus(tx, b.decision_no, 'paid');
-        await notifyFeed(tx);
-        return ok<SettleResult>({ status: 'settled', token, claims });
+        const r = await settleIn(tx, input, { signer: key, source: 'channel' });
+        if (r.ok && r.value.status === 'settled') await notifyFeed(tx);
+        return r;
       });
     },
     async forBill(
@@ -768,7 +1000,16 @@ export function createHubService(opts: HubServiceOptions) {
         ) {
           return reject('MALFORMED', 'bill token does not match the event');
         }
-        pending.bills.push([p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token]);
+        // A device issues, replaces and voids only bills in its own number range (hub/trust/acts.ts).
+        if (!isOwnBillNo(dev.id, p.billNo))
+          return reject('NOT_OWN_BILL', `bill ${p.billNo} is not a number of this device`);
+        if (p.replaces && !isOwnBillNo(dev.id, p.replaces)) {
+          return reject('NOT_OWN_BILL', `replaced bill ${p.replaces} is not a bill of this device`);
+        }
+        pending.bills.push({
+          e,
+          row: [p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token],
+        });
         if (p.replaces) {
           pending.voids.push({ e, billNo: p.replaces, reason: 'reissued', at: p.issuedAt, mayReject: false });
         }
@@ -776,40 +1017,50 @@ export function createHubService(opts: HubServiceOptions) {
       }
       case 'bill.voided': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['bill.voided']>;
+        if (!isOwnBillNo(dev.id, p.billNo))
+          return reject('NOT_OWN_BILL', `bill ${p.billNo} is not a bill of this device`);
         pending.voids.push({ e, billNo: p.billNo, reason: p.reason, at: p.at, mayReject: true });
         return undefined;
       }
       case 'payment.confirmed': {
         const p = parsed.data as z.infer<(typeof eventPayloads)['payment.confirmed']>;
+        // A device's word is no payment: only a confirmation the hub signed, checked with the hub's own keys,
+        // for a bill of this device, at the bill's amount (protocol/acceptance.ts decides the rest).
+        if (!p.token)
+          return reject('MALFORMED', 'a payment is taken only as a hub-signed confirmation token');
+        pending.hubKeys ??= await keys.trustedMap(tx);
+        const hubKeys = pending.hubKeys;
+        const v = verifyConfirmation(p.token, (id) => hubKeys.get(id));
+        if (!v.ok) return reject(v.error.code, `confirmation token: ${v.error.message}`);
+        const c = v.value;
+        if (
+          c.billNo !== p.billNo ||
+          c.amountFen !== p.amountFen ||
+          c.channel !== p.channel ||
+          c.txnId !== p.txnId ||
+          c.paidAt !== p.paidAt
+        ) {
+          return reject('MALFORMED', 'the event does not match its confirmation token');
+        }
         await flushPending(tx, dev, pending);
-        await needFeed();
-        const b = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [p.billNo]);
-        const bill = b.rows[0];
-        const ins = await tx.query(
-          `INSERT INTO payments (channel, txn_id, bill_no, amount_fen, paid_at, token, source, status, device_id, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, 'kiosk', $7, $8, $9) ON CONFLICT (channel, txn_id) DO NOTHING`,
-          [
-            p.channel,
-            p.txnId,
-            p.billNo,
-            p.amountFen,
-            p.paidAt,
-            p.token ?? null,
-            bill && bill.status === 'paid' && bill.paid_txn !== p.txnId ? 'refund' : 'settled',
-            dev.id,
-            nowS(),
-          ],
+        const b = await tx.query<{ device_id: string; decision_no: string }>(
+          'SELECT device_id, decision_no FROM bills WHERE bill_no = $1',
+          [c.billNo],
         );
-        if (bill && bill.status !== 'paid') {
-          await tx.query("UPDATE bills SET status = 'paid', paid_txn = $2 WHERE bill_no = $1", [
-            p.billNo,
-            p.txnId,
-          ]);
-        }
-        if (ins.rowCount > 0 || (bill && bill.status !== 'paid')) {
-          await setFineStatus(tx, p.decisionNo, 'paid');
-          feed.locked = true;
-        }
+        const bill = b.rows[0];
+        if (!bill) return reject('BILL_NOT_FOUND', c.billNo);
+        if (bill.device_id !== dev.id)
+          return reject('NOT_OWN_BILL', `bill ${c.billNo} is not a bill of this device`);
+        // The fine is the bill's, never the payload's.
+        if (bill.decision_no !== p.decisionNo)
+          return reject('WRONG_BILL', `bill ${c.billNo} is not for ${p.decisionNo}`);
+        await needFeed();
+        const st = await settleIn(
+          tx,
+          { billNo: c.billNo, amountFen: c.amountFen, channel: c.channel, txnId: c.txnId, paidAt: c.paidAt },
+          { token: p.token, source: 'kiosk', deviceId: dev.id },
+        );
+        if (!st.ok) return reject(st.error.code, st.error.message);
         return undefined;
       }
       case 'ticket.issued': {
@@ -818,11 +1069,33 @@ export function createHubService(opts: HubServiceOptions) {
         // is the device's own stand-alone sequence ({deviceId}S{digits}); anything else would let two
         // devices issue one number.
         const no = p.fine.decisionNo;
-        const standalone =
-          /^[a-z0-9]+S[0-9]+$/.test(no) && no.startsWith(`${dev.id.slice(0, no.indexOf('S'))}S`);
-        if (!standalone && (await blockHolding(tx, no)) !== dev.id) {
+        const part = standaloneIdPart(no);
+        if (part !== undefined) {
+          // The stand-alone range is the device's own, exactly: its id part equals this device's, and no
+          // other enrolled device shares that id part (else the range would name two devices).
+          if (part !== standaloneIdPartOf(dev.id)) {
+            return reject(
+              'NUMBER_NOT_ISSUED',
+              `decision number ${no} is in another device's stand-alone range`,
+            );
+          }
+          const shared = await tx.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM devices WHERE left(id, $1) = $2',
+            [STANDALONE_ID_CHARS, part],
+          );
+          if (Number(shared.rows[0]?.n) !== 1) {
+            return reject('NUMBER_NOT_ISSUED', `stand-alone range ${part}S is shared by several devices`);
+          }
+        } else if ((await blockHolding(tx, no)) !== dev.id) {
           return reject('NUMBER_NOT_ISSUED', `decision number ${no} is not in a block issued to this device`);
         }
+        // A ticket creates its fine; it never overwrites a fine the hub holds.
+        const held = await tx.query<{ data: Fine }>('SELECT data FROM fines WHERE decision_no = $1', [no]);
+        const h = held.rows[0]?.data;
+        if (h && JSON.stringify({ ...h, status: '' }) !== JSON.stringify({ ...p.fine, status: '' })) {
+          return reject('NUMBER_NOT_ISSUED', `decision number ${no} already holds another fine`);
+        }
+        if (h) return undefined;
         await needFeed();
         await upsertFines(tx, [p.fine]);
         return undefined;
@@ -843,13 +1116,15 @@ export function createHubService(opts: HubServiceOptions) {
   }
   /** Bills and voids of a batch, written in bulk: a statement per batch, not per event. */
   interface Pending {
-    bills: unknown[][];
+    bills: { e: OutboxEvent; row: unknown[] }[];
     voids: PendingVoid[];
     rejected: Map<number, RejectedEvent>;
+    /** The hub's keys, read once per push when a payment needs them. */
+    hubKeys?: Map<string, TrustedHubKey>;
   }
 
   async function flushPending(tx: HubQueryable, dev: Device, pending: Pending): Promise<void> {
-    await flushBills(tx, dev, pending.bills);
+    await flushBills(tx, dev, pending);
     const voids = pending.voids.splice(0);
     if (voids.length === 0) return;
     const paid = await tx.query<{ bill_no: string }>(
@@ -870,7 +1145,7 @@ export function createHubService(opts: HubServiceOptions) {
       return true;
     });
     if (ok.length === 0) return;
-    await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = ANY($1::text[]) AND status = 'open'", [
+    await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = ANY($1::text[]) AND status = 'live'", [
       ok.map((v) => v.billNo),
     ]);
     await tx.query(
@@ -881,18 +1156,38 @@ export function createHubService(opts: HubServiceOptions) {
     );
   }
 
-  async function flushBills(tx: HubQueryable, dev: Device, rows: unknown[][]): Promise<void> {
+  async function flushBills(tx: HubQueryable, dev: Device, pending: Pending): Promise<void> {
+    const rows = pending.bills.splice(0);
     if (rows.length === 0) return;
     const cols: unknown[][] = [[], [], [], [], [], []];
-    for (const r of rows) r.forEach((v, i) => cols[i]!.push(v));
-    await tx.query(
+    for (const r of rows) r.row.forEach((v, i) => cols[i]!.push(v));
+    const ins = await tx.query<{ bill_no: string }>(
       `INSERT INTO bills (bill_no, device_id, decision_no, amount_fen, issued_at, expires_at, token, created_at)
        SELECT b, $1, d, a, i, x, t, $8
        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) AS u(b, d, a, i, x, t)
-       ON CONFLICT (bill_no) DO NOTHING`,
+       ON CONFLICT (bill_no) DO NOTHING RETURNING bill_no`,
       [dev.id, ...cols, nowS()],
     );
-    rows.length = 0;
+    if (ins.rows.length === rows.length) return;
+    // A number the hub already holds must hold the same token (a pay page may have stored it first);
+    // another token under it is a bill number used twice (a kiosk database gone back in time).
+    const inserted = new Set(ins.rows.map((r) => r.bill_no));
+    const rest = rows.filter((r) => !inserted.has(r.row[0] as string));
+    const held = await tx.query<{ bill_no: string; token: string }>(
+      'SELECT bill_no, token FROM bills WHERE bill_no = ANY($1::text[])',
+      [rest.map((r) => r.row[0])],
+    );
+    const tokens = new Map(held.rows.map((r) => [r.bill_no, r.token]));
+    for (const r of rest) {
+      if (tokens.get(r.row[0] as string) !== r.row[5]) {
+        pending.rejected.set(r.e.seq, {
+          seq: r.e.seq,
+          eventId: r.e.eventId,
+          code: 'BILL_CONFLICT',
+          reason: `bill ${String(r.row[0])} is held with another token`,
+        });
+      }
+    }
   }
 
   /** Applies a batch of a device's events: each (device, seq) once, the chain checked, all or nothing. */
@@ -966,6 +1261,36 @@ export function createHubService(opts: HubServiceOptions) {
           }
           await flushPending(tx, dev, pending);
           rejected.push(...[...pending.rejected.values()].sort((a, b) => a.seq - b.seq));
+          if (rejected.length) {
+            // Kept, counted for the operator, and sent back to the device (its pull) so staff see it even
+            // when this answer is lost.
+            const types = new Map(fresh.map((e) => [e.seq, e.type]));
+            await recordSecurity(
+              tx,
+              rejected.map((x) => ({
+                at: nowS(),
+                deviceId: dev.id,
+                source: 'push' as const,
+                code: x.code,
+                reason: x.reason,
+                eventSeq: x.seq,
+                eventType: types.get(x.seq) ?? null,
+                subject: null,
+              })),
+            );
+            if (!feed.locked) {
+              await lockFeed(tx);
+              feed.locked = true;
+            }
+            for (const x of rejected) {
+              await addChange(
+                tx,
+                'refused',
+                { deviceId: dev.id },
+                { seq: x.seq, eventId: x.eventId, code: x.code, reason: x.reason },
+              );
+            }
+          }
           const status: Applied[] = fresh.map((e) => {
             const rej = pending.rejected.get(e.seq);
             return rej
@@ -1176,5 +1501,9 @@ export function createHubService(opts: HubServiceOptions) {
     eventsOf,
     verifyChains,
     isKeyId: (s: string) => KEY_ID_RE.test(s),
+    security: {
+      /** The security log, newest first, with counts by code (`finekiosk hub security log`). */
+      list: (opts: { deviceId?: string; limit?: number } = {}) => listSecurity(db, opts),
+    },
   };
 }

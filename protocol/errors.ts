@@ -151,6 +151,30 @@ export const messages = {
   BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
   CSRF: { en: 'The request is missing its form token', zh: '请求缺少表单令牌' },
   LOGIN_FAILED: { en: 'Wrong user name or password', zh: '用户名或密码错误' },
+  KEY_RETIRED: {
+    en: 'The signing key was retired before this payment',
+    zh: '签名密钥在该笔支付之前已停用',
+  },
+  BILL_CONFLICT: {
+    en: 'Another bill with this number is already known; this one is refused',
+    zh: '已存在同一编号的另一张缴款单，本缴款单不予受理',
+  },
+  FINE_PAYMENT_PENDING: {
+    en: 'Another bill of this fine is paid or being paid',
+    zh: '该罚款的另一张缴款单已缴纳或正在缴纳',
+  },
+  NOT_OWN_BILL: {
+    en: 'The bill was not issued by this device',
+    zh: '该缴款单不是本设备开具的',
+  },
+  INSECURE_HUB_URL: {
+    en: 'A hub address off this machine must use https',
+    zh: '非本机的中心服务器地址必须使用https',
+  },
+  KEY_CONFLICT: {
+    en: 'A different key with this key id is already trusted',
+    zh: '已信任另一把同编号的密钥',
+  },
   // Payment channels (hub/channels, hub/pay).
   CHANNEL_UNREACHABLE: {
     en: 'The payment channel cannot be reached; try again shortly',

@@ -179,7 +179,29 @@ export const pullChangeSchema = z.discriminatedUnion('kind', [
     reason: z.string().max(200),
   }),
   z.object({ ...changeBase, kind: z.literal('config'), config: hubConfigSchema }),
-  z.object({ ...changeBase, kind: z.literal('hubKey'), key: hubKeySchema, retired: z.boolean() }),
+  /**
+   * A new hub key, or a key's retirement, signed by a key the kiosk already trusts (protocol/hubkeys.ts):
+   * the kiosk refuses an announcement it cannot verify, and never replaces a key id.
+   */
+  z.object({
+    ...changeBase,
+    kind: z.literal('hubKey'),
+    key: hubKeySchema,
+    retired: z.boolean(),
+    /** Unix seconds of the retirement; 0 for a new key. */
+    retiredAt: z.number().int().nonnegative().default(0),
+    signedBy: keyIdSchema.optional(),
+    sig: z.string().max(128).optional(),
+  }),
+  /** One of this device's pushed events the hub refused: kept on the kiosk and shown to staff. */
+  z.object({
+    ...changeBase,
+    kind: z.literal('refused'),
+    seq: z.number().int().positive(),
+    eventId: z.string().max(64),
+    code: z.string().max(64),
+    reason: z.string().max(500),
+  }),
 ]);
 export type PullChange = z.infer<typeof pullChangeSchema>;
 

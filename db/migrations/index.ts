@@ -5,6 +5,7 @@ import { m002Printing } from './002_printing.ts';
 import { m003Sync } from './003_sync.ts';
 import { m004Staff } from './004_staff.ts';
 import { m005Officer } from './005_officer.ts';
+import { m006Money } from './006_money.ts';
 import { m007PrintProof } from './007_print_proof.ts';
 import { m008Receipts } from './008_receipts.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
@@ -19,6 +20,7 @@ export const kioskMigrations: Migration[] = [
   m003Sync,
   m004Staff,
   m005Officer,
+  m006Money,
   m007PrintProof,
   m008Receipts,
   m009PinGuard,

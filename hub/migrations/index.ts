@@ -6,6 +6,7 @@ import { sql as officer } from '../officer/migration.ts';
 import { sql as payJobs } from './005_pay_jobs.ts';
 import { sql as recovery } from './006_recovery.ts';
 import { sql as service } from '../integration/migration.ts';
+import { sql as money } from './004_money.ts';
 
 export interface HubMigration {
   id: number;
@@ -18,6 +19,7 @@ export const hubMigrations: HubMigration[] = [
   { id: 1, name: '001_core', sql: core },
   { id: 2, name: '002_pay', sql: pay },
   { id: 3, name: '003_officer', sql: officer },
+  { id: 4, name: '004_money', sql: money },
   { id: 5, name: '005_pay_jobs', sql: payJobs },
   { id: 6, name: '006_recovery', sql: recovery },
   { id: 7, name: '007_service', sql: service },

@@ -8,6 +8,7 @@ import type { Channel } from '../../protocol/ids.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
+import type { BillState } from '../../protocol/bills.ts';
 import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channels/types.ts';
 import type { HubQueryable } from '../db.ts';
 import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
@@ -27,10 +28,13 @@ export interface PayHub {
   bills: {
     ensureKnown(claims: BillClaims, token: string): Promise<Result<PayBill>>;
     get(billNo: string): Promise<PayBill | undefined>;
+    /** May the bill be paid now: device enabled, amount the hub's own, not from the future, fine unpaid. */
+    payable(bill: PayBill): Promise<Result<void>>;
   };
   fines?: { byDecisionNo(decisionNo: string): Promise<PayFine | undefined> };
   payments: {
     settle(input: {
+      outTradeNo?: string;
       billNo: string;
       amountFen: number;
       channel: Channel;
@@ -61,7 +65,8 @@ export interface PayBill {
   amountFen: number;
   issuedAt: number;
   expiresAt: number;
-  status: 'open' | 'paid' | 'voided';
+  /** protocol/bills.ts; the hub stores live, paid and voided. */
+  status: BillState;
   /** The signed bill token the hub recorded. */
   token?: string;
   /** When the hub first saw it, and until when it keeps it payable (protocol/billtime.ts). */
@@ -250,6 +255,8 @@ export function createPayService(opts: PayServiceOptions) {
     const times = billTimeCheck(bill, bill.firstSeenAt ?? bill.issuedAt, nowS() + minRemaining);
     if (!times.ok && times.error.code === 'BILL_FROM_FUTURE') return times;
     if (!times.ok) return ok({ kind: 'expired', bill });
+    const payable = await hub.bills.payable(bill);
+    if (!payable.ok) return payable;
     const shown = fine ? { fine } : {};
     if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured, ...shown });
     const o = await orderFor(bill, channel, notifyBase);
@@ -308,10 +315,14 @@ export function createPayService(opts: PayServiceOptions) {
       if (!adapter) continue;
       const c = await adapter.close(o.out_trade_no);
       if (c.ok) {
-        await hub.db.query("UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'", [
-          o.out_trade_no,
-        ]);
-      } else if (c.error.details?.channelCode === 'ACQ.TRADE_STATUS_ERROR' || c.error.details?.channelCode === 'ORDERPAID') {
+        await hub.db.query(
+          "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
+          [o.out_trade_no],
+        );
+      } else if (
+        c.error.details?.channelCode === 'ACQ.TRADE_STATUS_ERROR' ||
+        c.error.details?.channelCode === 'ORDERPAID'
+      ) {
         // Paid meanwhile: the query settles it (and flags the refund); no longer ours to close.
         const q = await adapter.query(o.out_trade_no);
         if (q.ok && q.value.status === 'paid') await settlePayment(o.channel, q.value, 'query');
@@ -427,6 +438,7 @@ export function createPayService(opts: PayServiceOptions) {
       return ok(order.status === 'paid' ? 'duplicate' : 'refund');
     }
     const s = await hub.payments.settle({
+      outTradeNo: order.out_trade_no,
       billNo: order.bill_no,
       amountFen: p.amountFen,
       channel,
@@ -439,8 +451,7 @@ export function createPayService(opts: PayServiceOptions) {
       if (outcome === 'refund') {
         await flagRefund(order, p, 'bill already paid by another transaction');
         opts.onJobQueued?.();
-      }
-      else {
+      } else {
         // Order update and audit row in one statement: one commit.
         await hub.db.query(
           `WITH u AS (
@@ -560,7 +571,10 @@ export function createPayService(opts: PayServiceOptions) {
   ): Promise<{ ack: { status: number; contentType: string; body: string }; result: Result<unknown> }> {
     const adapter = opts.channels[channel];
     if (!adapter?.verifyRefundNotification) {
-      return { ack: { status: 404, contentType: 'text/plain', body: 'not configured' }, result: fail('NOT_FOUND', channel) };
+      return {
+        ack: { status: 404, contentType: 'text/plain', body: 'not configured' },
+        result: fail('NOT_FOUND', channel),
+      };
     }
     const v = await adapter.verifyRefundNotification(raw);
     if (!v.ok) {

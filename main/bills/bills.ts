@@ -3,9 +3,10 @@
 import { BILL_NEXT_SEQ_SQL, issueGuard } from '../sync/guard.ts';
 import type { Database } from '../../db/connection.ts';
 import { billNoSchema } from '../../protocol/ids.ts';
-import { lateFeeFen } from '../../protocol/latefee.ts';
+import { billAmount } from '../../protocol/money.ts';
+import type { BillState } from '../../protocol/bills.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
-import { shanghaiDate, unixSeconds, type Clock } from '../../protocol/time.ts';
+import { unixSeconds, type Clock } from '../../protocol/time.ts';
 import { BILL_VALIDITY_SECONDS, billUrl, makeBillToken } from '../../protocol/tokens.ts';
 import type { Channel } from '../../protocol/ids.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -13,7 +14,8 @@ import { appendEvent } from '../outbox/outbox.ts';
 import type { Settings } from '../settings/settings.ts';
 import { fineFromRow, type Fine, type FineRow, type FinesService } from '../fines/fines.ts';
 
-export type BillStatus = 'live' | 'paid' | 'voided' | 'expired';
+/** The bill states of protocol/bills.ts, one vocabulary with the hub. */
+export type BillStatus = BillState;
 export type VoidReason = 'reissued' | 'staff' | 'expired' | 'hub';
 
 export interface BillView {
@@ -134,13 +136,16 @@ export function createBillsService(
     if (!fr) return fail('FINE_NOT_FOUND', decisionNo);
     if (fr.status !== 'unpaid') return fail('FINE_NOT_PAYABLE', `the fine is ${fr.status}`);
     const now = unixSeconds(clock);
-    const lateFee = lateFeeFen(fr.fine_fen, fr.decided_on, shanghaiDate(now));
+    const { lateFeeFen: lateFee, amountFen } = billAmount(
+      { fineFen: fr.fine_fen, decidedOn: fr.decided_on },
+      now,
+    );
     const seq = nextSeq.get()!.n;
     const billNo = makeBillNo(identity.deviceId, seq);
     const claims = {
       billNo,
       decisionNo,
-      amountFen: fr.fine_fen + lateFee,
+      amountFen,
       issuedAt: now,
       expiresAt: now + BILL_VALIDITY_SECONDS,
       deviceId: identity.deviceId,

@@ -12,6 +12,7 @@ import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
 import { acquireDirLock } from '../../hub/storage-lock.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
+import type { SecurityReport } from '../../hub/trust/security.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
 
 /** A folder that already holds a hub's data (the layout before the hub moved into <data>/hub). */
@@ -246,5 +247,37 @@ export const commands: Command[] = [
     usage: 'hub chains verify',
     summary: "Check every device's event chain on the hub",
     run: (ctx) => admin(ctx, 'chains.verify', {}),
+  },
+  {
+    path: ['hub', 'security', 'log'],
+    usage: 'hub security log [--device ID] [--limit N]',
+    summary:
+      'What devices and payers asserted and the hub refused (push events, disabled or forged devices, bills ' +
+      'the pay page would not serve), newest first, with counts by code',
+    options: { device: { type: 'string' }, limit: { type: 'string' } },
+    run: async (ctx) => {
+      const limit = optString(ctx, 'limit');
+      if (limit !== undefined && !/^[0-9]{1,5}$/.test(limit))
+        return fail('MALFORMED', 'limit must be a number');
+      const device = optString(ctx, 'device');
+      return admin(ctx, 'security.log', {
+        ...(device ? { deviceId: device } : {}),
+        ...(limit ? { limit: Math.max(1, Number(limit)) } : {}),
+      });
+    },
+    text: (v) => {
+      const r = v as SecurityReport;
+      if (r.total === 0) return 'nothing refused';
+      const counts = Object.entries(r.counts)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
+      return [
+        `${r.total} refused: ${counts}`,
+        ...r.entries.map(
+          (e) =>
+            `${new Date(e.at * 1000).toISOString()}  ${e.deviceId ?? '-'}  ${e.source}${e.eventSeq !== null ? ` #${e.eventSeq}` : ''}${e.eventType ? ` ${e.eventType}` : ''}  ${e.code}  ${e.reason}`,
+        ),
+      ].join('\n');
+    },
   },
 ];

@@ -42,9 +42,15 @@ function statusText(v: unknown): string {
 export const commands: Command[] = [
   {
     path: ['enroll'],
-    usage: 'enroll --hub URL --code CODE',
-    summary: 'Enroll this kiosk with a hub using a one-time code',
-    options: { hub: { type: 'string' }, code: { type: 'string' } },
+    usage: 'enroll --hub URL --code CODE [--insecure-http]',
+    summary:
+      'Enroll this kiosk with a hub using a one-time code (https unless the hub is on this machine; ' +
+      '--insecure-http allows plain http to another machine, with a warning)',
+    options: {
+      hub: { type: 'string' },
+      code: { type: 'string' },
+      'insecure-http': { type: 'boolean', default: false },
+    },
     run: async (ctx) => {
       const hubUrl = optString(ctx, 'hub');
       const code = optString(ctx, 'code');
@@ -52,7 +58,7 @@ export const commands: Command[] = [
         return fail('MALFORMED', 'usage: finekiosk enroll --hub URL --code CODE');
       }
       return withKiosk(ctx, async (k) => {
-        const r = await enroll(k, { hubUrl, code });
+        const r = await enroll(k, { hubUrl, code, allowInsecureHttp: ctx.values['insecure-http'] === true });
         if (!r.ok) return r;
         return ok({
           deviceId: r.value.deviceId,

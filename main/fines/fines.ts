@@ -10,9 +10,9 @@ import { fineSchema, type Fine } from '../../protocol/fines.ts';
 import { VIN6_RE } from '../../protocol/ids.ts';
 import { normalizePlate, normalizeVin6 } from '../../protocol/plate.ts';
 import { normalizeDecisionNo, plausibleDecisionNo } from '../../protocol/decision.ts';
-import { lateFeeFen } from '../../protocol/latefee.ts';
+import { billAmount } from '../../protocol/money.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
-import { shanghaiDate, unixSeconds, type Clock } from '../../protocol/time.ts';
+import { unixSeconds, type Clock } from '../../protocol/time.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import type { Settings } from '../settings/settings.ts';
 
@@ -124,11 +124,11 @@ export function createFinesService(db: Database, clock: Clock, settings: Setting
   const countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM fines');
 
   const view = (fine: Fine, at = unixSeconds(clock)): FineView => {
-    const fee = fine.status === 'unpaid' ? lateFeeFen(fine.fineFen, fine.decidedOn, shanghaiDate(at)) : 0;
+    const a = billAmount(fine, at);
     return {
       ...fine,
-      lateFeeFenToday: fee,
-      totalFenToday: fine.status === 'unpaid' ? fine.fineFen + fee : 0,
+      lateFeeFenToday: fine.status === 'unpaid' ? a.lateFeeFen : 0,
+      totalFenToday: fine.status === 'unpaid' ? a.amountFen : 0,
     };
   };
 

@@ -13,7 +13,8 @@ import {
 } from '../../protocol/ids.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { Clock } from '../../protocol/time.ts';
-import { verifyConfirmationToken, type ConfirmationClaims } from '../../protocol/tokens.ts';
+import { acceptPayment, verifyConfirmation } from '../../protocol/acceptance.ts';
+import type { ConfirmationClaims } from '../../protocol/tokens.ts';
 import type { BillRow } from '../bills/bills.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import type { TrustService } from './trust.ts';
@@ -64,6 +65,7 @@ export function createPaymentsService(db: Database, clock: Clock, trust: TrustSe
   const insert = db.prepare(`
     INSERT INTO payments (txn_id, bill_no, channel, amount_fen, paid_at, source, token, recorded_at)
     VALUES (@txn_id, @bill_no, @channel, @amount_fen, @paid_at, @source, @token, @recorded_at)`);
+  // A voided bill that a hub-held payment paid keeps its void reason as history.
   const billPaid = db.prepare<[number, string]>(
     "UPDATE bills SET status = 'paid', closed_at = ? WHERE bill_no = ?",
   );
@@ -77,31 +79,33 @@ export function createPaymentsService(db: Database, clock: Clock, trust: TrustSe
   const apply = db.transaction(
     (c: ConfirmationClaims, source: 'scan' | 'hub', token: string | undefined): Result<ConfirmResult> => {
       const b = billRow.get(c.billNo);
-      if (!b) return fail('BILL_NOT_FOUND', c.billNo);
+      const used = txn.get(c.txnId);
+      // One order of checks and one set of codes, shared with the hub (protocol/acceptance.ts). The hub
+      // repeating a payment we hold already is harmless; a second scan of a used token is refused. A payment
+      // the hub holds wins over a void made here offline: the money is there, the citizen gets a receipt.
+      const a = acceptPayment(c, {
+        bill: b
+          ? { billNo: b.bill_no, status: b.status, amountFen: b.amount_fen, expiresAt: b.expires_at }
+          : undefined,
+        txnSeen: !used ? 'never' : used.bill_no === c.billNo ? 'this-bill' : 'other-bill',
+        repeatIsHarmless: source === 'hub',
+        heldByHub: source === 'hub',
+      });
+      if (!a.ok) return a;
       const result: ConfirmResult = {
-        billNo: b.bill_no,
+        billNo: b!.bill_no,
         status: 'paid',
-        decisionNo: b.decision_no,
+        decisionNo: b!.decision_no,
         amountFen: c.amountFen,
         channel: c.channel,
         txnId: c.txnId,
         paidAt: c.paidAt,
       };
-      const used = txn.get(c.txnId);
-      // The hub repeating a payment we hold already is harmless; a scan of a used token is refused.
-      if (used && source === 'hub' && used.bill_no === b.bill_no) return ok({ ...result, duplicate: true });
-      if (b.status === 'voided') return fail('BILL_VOIDED', c.billNo);
-      if (c.amountFen !== b.amount_fen) {
-        return fail('AMOUNT_MISMATCH', `bill ${b.amount_fen} fen, confirmation ${c.amountFen} fen`);
-      }
-      if (c.paidAt > b.expires_at)
-        return fail('PAID_AFTER_EXPIRY', `paid ${c.paidAt}, expired ${b.expires_at}`);
-      if (used) return fail('ALREADY_USED', c.txnId);
-      if (b.status === 'paid') return fail('BILL_PAID', c.billNo);
+      if (a.value === 'repeat') return ok({ ...result, duplicate: true });
       const now = Math.floor(clock.now() / 1000);
       insert.run({
         txn_id: c.txnId,
-        bill_no: b.bill_no,
+        bill_no: b!.bill_no,
         channel: c.channel,
         amount_fen: c.amountFen,
         paid_at: c.paidAt,
@@ -110,14 +114,14 @@ export function createPaymentsService(db: Database, clock: Clock, trust: TrustSe
         recorded_at: now,
       });
       // A bill the kiosk marked expired may still be paid: the citizen paid in time and scanned later.
-      billPaid.run(now, b.bill_no);
-      finePaid.run(now, b.decision_no);
+      billPaid.run(now, b!.bill_no);
+      finePaid.run(now, b!.decision_no);
       appendEvent(
         db,
         'payment.confirmed',
         {
-          billNo: b.bill_no,
-          decisionNo: b.decision_no,
+          billNo: b!.bill_no,
+          decisionNo: b!.decision_no,
           amountFen: c.amountFen,
           channel: c.channel,
           txnId: c.txnId,
@@ -135,7 +139,7 @@ export function createPaymentsService(db: Database, clock: Clock, trust: TrustSe
     confirm: (token) => {
       if (typeof token !== 'string') return fail('MALFORMED', 'confirmation token must be text');
       const t = token.trim();
-      const v = verifyConfirmationToken(t, (id) => trust.hubKey(id));
+      const v = verifyConfirmation(t, (id) => trust.trusted(id));
       if (!v.ok) return v;
       return apply.immediate(v.value, 'scan', t);
     },

@@ -26,7 +26,7 @@ import {
   type PushResponse,
 } from '../../protocol/sync.ts';
 import type { Clock } from '../../protocol/time.ts';
-import { verifyConfirmationToken } from '../../protocol/tokens.ts';
+import { verifyConfirmation } from '../../protocol/acceptance.ts';
 import type { Kiosk } from '../kiosk.ts';
 import type { OutboxEvent } from '../../protocol/events.ts';
 import { feedIsAnotherHistory, noteDiverged, noteHubSeq } from './recovery.ts';
@@ -94,6 +94,16 @@ export interface SyncStatus {
   hubSeq: number | null;
   /** Local events a recovery set aside (the hub holds other events under their numbers). */
   setAside: number;
+  /** Pulled changes this kiosk could not apply, with their reason (newest first, at most 100). */
+  refusedChanges: RefusedChangeView[];
+}
+
+export interface RefusedChangeView {
+  cursor: number;
+  kind: string;
+  code: string;
+  reason: string;
+  at: number;
 }
 
 export interface StateRow {
@@ -447,8 +457,12 @@ export class SyncEngine {
     if (p.data.deviceSeq !== undefined) {
       if (noteHubSeq(this.db, this.clock, p.data.deviceSeq, ackedAtSend) === 'resend') this.now();
     }
-    this.applyChanges(p.data.changes);
-    this.db.prepare('UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1').run(p.data.cursor);
+    // The changes and the cursor in one transaction: a crash leaves either all of the page applied and the
+    // cursor past it, or none of it and the cursor before it.
+    this.db.transaction(() => {
+      this.applyChanges(p.data.changes);
+      this.db.prepare('UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1').run(p.data.cursor);
+    })();
     this.noteSuccess();
     return ok({ applied: p.data.changes.length, more: p.data.more });
   }
@@ -464,8 +478,20 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * Applies a page of pulled changes (inside the caller's transaction). A change that cannot be applied is
+   * kept with its code and reason (sync_refused_changes) and shown to staff, never dropped in silence.
+   * Keys and payments are believed only when signed by a trusted hub key (issue 10).
+   */
   private applyChanges(changes: PullChange[]): void {
     const k = this.kiosk;
+    const now = Math.floor(this.clock.now() / 1000);
+    const refuse = this.db.prepare(
+      'INSERT INTO sync_refused_changes (cursor, kind, code, reason, change, at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const keep = (c: PullChange, f: Failure): void => {
+      refuse.run(c.cursor, c.kind, f.code, f.message, JSON.stringify(c), now);
+    };
     let fines: Fine[] = [];
     const flush = (): void => {
       if (fines.length) k.fines.upsertMany(fines);
@@ -478,17 +504,43 @@ export class SyncEngine {
       }
       flush();
       switch (c.kind) {
-        case 'hubKey':
-          k.trust.addHubKey(c.key.keyId, c.key.publicKey);
-          break;
-        case 'payment': {
-          const v = verifyConfirmationToken(c.token, (id) => k.trust.hubKey(id));
-          // A token that does not verify is not a payment, whoever sent it.
-          if (v.ok) k.payments.recordFromHub(v.value, c.token);
+        case 'hubKey': {
+          if (!c.sig || !c.signedBy) {
+            keep(c, failure('BAD_SIGNATURE', `key ${c.key.keyId} arrived unsigned`));
+            break;
+          }
+          const r = k.trust.applyAnnouncement(
+            {
+              keyId: c.key.keyId,
+              publicKey: c.key.publicKey,
+              retiredAt: c.retired ? c.retiredAt : 0,
+              signedBy: c.signedBy,
+            },
+            c.sig,
+          );
+          if (!r.ok) keep(c, r.error);
           break;
         }
-        case 'void':
-          k.bills.void(c.billNo, 'hub');
+        case 'payment': {
+          // A token that does not verify is not a payment, whoever sent it.
+          const v = verifyConfirmation(c.token, (id) => k.trust.trusted(id));
+          const r = v.ok ? k.payments.recordFromHub(v.value, c.token) : v;
+          if (!r.ok) keep(c, r.error);
+          break;
+        }
+        case 'void': {
+          const r = k.bills.void(c.billNo, 'hub');
+          // Already closed here (voided, expired) is the same outcome; anything else is kept for staff.
+          if (!r.ok && r.error.code !== 'BILL_VOIDED' && r.error.code !== 'BILL_EXPIRED') keep(c, r.error);
+          break;
+        }
+        case 'refused':
+          this.db
+            .prepare(
+              `INSERT INTO sync_rejected (seq, event_id, type, code, reason, at)
+               VALUES (?, ?, coalesce((SELECT type FROM outbox WHERE seq = ?), ''), ?, ?, ?) ON CONFLICT (seq) DO NOTHING`,
+            )
+            .run(c.seq, c.eventId, c.seq, c.code, c.reason, now);
           break;
         case 'config':
           this.db.prepare('UPDATE sync_state SET hub_config = ? WHERE id = 1').run(JSON.stringify(c.config));
@@ -498,7 +550,7 @@ export class SyncEngine {
               try {
                 k.settings.set(key, v);
               } catch {
-                // an invalid pattern from the hub leaves the current one in place
+                keep(c, failure('MALFORMED', `decision pattern ${v}`));
               }
             }
           }
@@ -676,13 +728,29 @@ export function syncStatus(kiosk: Kiosk): SyncStatus {
     rolledBack: st.rolled_back_at !== null,
     hubSeq: st.hub_device_seq,
     setAside: (kiosk.db.prepare('SELECT count(*) AS n FROM recovery_orphans').get() as { n: number }).n,
+    refusedChanges: kiosk.db
+      .prepare('SELECT cursor, kind, code, reason, at FROM sync_refused_changes ORDER BY id DESC LIMIT 100')
+      .all() as RefusedChangeView[],
   };
+}
+
+/** True for addresses that never leave this machine: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(h);
 }
 
 /** Enrolls this kiosk with a hub using a one-time code: stores the hub, trusts its keys, keeps its config. */
 export async function enroll(
   kiosk: Kiosk,
-  opts: { hubUrl: string; code: string; transport?: Transport },
+  opts: {
+    hubUrl: string;
+    code: string;
+    transport?: Transport;
+    /** Allow plain http to a hub off this machine (a test hall's own network); logged through `log`. */
+    allowInsecureHttp?: boolean;
+    log?: (line: string) => void;
+  },
 ): Promise<Result<EnrollResponse>> {
   const transport = opts.transport ?? defaultTransport;
   let url: URL;
@@ -691,6 +759,12 @@ export async function enroll(
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
   } catch {
     return fail('MALFORMED', 'hub URL must be http:// or https://');
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    if (!opts.allowInsecureHttp) return fail('INSECURE_HUB_URL', url.host);
+    (opts.log ?? ((l: string) => process.stderr.write(l + '\n')))(
+      `WARNING: enrolling with ${url.host} over plain http (insecure option set): anyone on the network can read and change what the hub sends`,
+    );
   }
   const base = url.toString().replace(/\/+$/, '');
   const body = JSON.stringify({

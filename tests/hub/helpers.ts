@@ -117,7 +117,7 @@ export class TestDevice {
     replaces?: string,
   ): { billNo: string; token: string; event: OutboxEvent } {
     const issuedAt = Math.floor(this.clock.now() / 1000);
-    const billNo = `B${this.id.toUpperCase()}-${++this.billCount}`;
+    const billNo = `${this.id.toUpperCase()}-${++this.billCount}`;
     const claims = {
       billNo,
       decisionNo,

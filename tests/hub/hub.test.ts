@@ -73,7 +73,7 @@ describe.each(STORAGES)('hub on %s', (storage) => {
     expect(r.json.error.details.expectedSeq).toBe(3);
     r = await dev.push(t.url, dev.events.slice(1, 4));
     expect(r.json).toMatchObject({ highestSeq: 4, applied: 2, duplicates: 1 });
-    expect((await t.hub.bills.get(b1.billNo))?.status).toBe('open');
+    expect((await t.hub.bills.get(b1.billNo))?.status).toBe('live');
     const chains = await t.hub.verifyChains();
     expect(chains).toEqual({ devices: 1, events: 4, broken: [] });
   });
@@ -213,7 +213,7 @@ describe.each(STORAGES)('hub on %s', (storage) => {
     const paid = a.issueBill('100000000000000008', 20000);
     expect((await a.push(t.url, a.events)).json.applied).toBe(3);
     expect((await t.hub.bills.get(first.billNo))?.status).toBe('voided');
-    expect((await t.hub.bills.get(second.billNo))?.status).toBe('open');
+    expect((await t.hub.bills.get(second.billNo))?.status).toBe('live');
     const s = await t.hub.payments.settle({
       billNo: paid.billNo,
       amountFen: 20000,

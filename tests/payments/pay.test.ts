@@ -68,7 +68,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     amountFen = 20000,
   ): Promise<{ billNo: string; token: string; url: string; decisionNo: string }> {
     const decisionNo = decision();
-    await f.hub.fines.importRows([sampleFine(decisionNo, '110000', { fineFen: amountFen })]);
+    await f.hub.fines.importRows([sampleFine(decisionNo, '110000', { fineFen: amountFen, decidedOn: '2026-11-20' })]);
     const b = dev.issueBill(decisionNo, amountFen);
     return { billNo: b.billNo, token: b.token, url: `${f.url}/p/${b.token}`, decisionNo };
   }
@@ -97,7 +97,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
       expect(page.payUrl).toBeDefined();
       // The hub recorded the bill it had not seen, and the order expires with the bill.
       const hb = await f.hub.bills.get(bill.billNo);
-      expect(hb?.status).toBe('open');
+      expect(hb?.status).toBe('live');
       const order = f.sim.order(channel, page.outTradeNo!)!;
       expect(order.amountFen).toBe(20000);
       expect(order.expiresAt).toBe(hb!.expiresAt);
@@ -193,7 +193,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     const s = await f.pay.sweep();
     expect(s.closed).toBe(1);
     expect((await f.pay.orders(bill.billNo))[0]!.status).toBe('closed');
-    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('open');
+    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('live');
   });
 
   it('shows a voided bill as voided and opens no order', async () => {
@@ -264,7 +264,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     ];
     for (const n of forgedW) expect((await post(n)).status).toBe(400);
     expect(await stateSnapshot(f.db)).toBe(before);
-    expect((await f.hub.bills.get(a.billNo))?.status).toBe('open');
+    expect((await f.hub.bills.get(a.billNo))?.status).toBe('live');
 
     // The genuine ones, each delivered twice.
     expect(await post(f.sim.buildNotification(oa))).toEqual({ status: 200, body: 'success' });
@@ -292,7 +292,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     const bill = await newBill();
     const p = await openPayPage(bill.url, WECHAT_UA);
     const paid = await f.sim.pay('wechat', p.outTradeNo!, { notify: 'hold' });
-    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('open');
+    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('live');
     // Not yet due for a query.
     expect((await f.pay.sweep()).checked).toBe(0);
     clock.advance(61_000);
@@ -323,7 +323,7 @@ describe.each(STORAGES)('pay on %s', (storage) => {
     const s = await f.pay.sweep();
     expect(s).toMatchObject({ checked: 2, settled: 1, closed: 0 });
     expect((await f.hub.bills.get(a.billNo))?.status).toBe('paid');
-    expect((await f.hub.bills.get(b.billNo))?.status).toBe('open');
+    expect((await f.hub.bills.get(b.billNo))?.status).toBe('live');
   });
 
   it('flags a second successful payment of one bill for refund instead of keeping it', async () => {

@@ -56,7 +56,7 @@ describe.each(STORAGES)('sync engine with a hub on %s', (storage) => {
     const push = await engine.pushAll();
     expect(push.ok && push.value.pushed).toBeGreaterThan(0);
     expect(syncStatus(kiosk).queued).toBe(0);
-    expect((await t.hub.bills.get(bill.value.billNo))?.status).toBe('open');
+    expect((await t.hub.bills.get(bill.value.billNo))?.status).toBe('live');
     const s = await t.hub.payments.settle({
       billNo: bill.value.billNo,
       amountFen: bill.value.amountFen,
