@@ -29,7 +29,7 @@ const schemas = {
   stats: z.object({}),
   'pay.refunds': z.object({}),
   ...payAdminSchemas,
-  'security.log': z.object({
+  'security.report': z.object({
     deviceId: z.string().max(64).optional(),
     limit: z.number().int().min(1).max(10_000).default(200),
   }),
@@ -105,7 +105,7 @@ async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise
     case 'pay.reconcile':
     case 'pay.reconciliations':
       return payAdmin(hub, op, a);
-    case 'security.log':
+    case 'security.report':
       return ok(
         await hub.security.list({
           ...(a.deviceId ? { deviceId: String(a.deviceId) } : {}),

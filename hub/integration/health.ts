@@ -1,5 +1,6 @@
 // Device health as kiosks report it (protocol/health.ts) and the fleet view the console and the metrics
 // read; refunds waiting for an operator's approval.
+import { listSecurity } from '../trust/security.ts';
 import type { FastifyPluginAsync } from 'fastify';
 import { failure, fail, ok, type Result } from '../../protocol/result.ts';
 import { HEALTH_PATH, healthReportSchema, OFFLINE_AFTER_S } from '../../protocol/health.ts';
@@ -187,25 +188,24 @@ export interface RefusedEventView {
   type: string;
   reason: string | null;
   receivedAt: number;
+  /** The refusal's code (protocol/errors.ts) and where it was refused: push, auth or pay. */
+  code: string;
+  source: string;
 }
 
-/** The security log: events the hub refused, with their devices, newest first. */
+/**
+ * The security log (hub/trust/security.ts, one log for the whole hub): what devices and payers asserted
+ * and the hub refused, newest first. Entries that are not push events have seq 0 and an empty type.
+ */
 export async function securityLog(db: HubQueryable, limit = 200): Promise<RefusedEventView[]> {
-  const r = await db.query<{
-    device_id: string;
-    seq: number;
-    type: string;
-    reason: string | null;
-    received_at: number;
-  }>(
-    "SELECT device_id, seq, type, reason, received_at FROM events WHERE status = 'rejected' ORDER BY received_at DESC, device_id, seq DESC LIMIT $1",
-    [limit],
-  );
-  return r.rows.map((e) => ({
-    deviceId: e.device_id,
-    seq: Number(e.seq),
-    type: e.type,
-    reason: e.reason,
-    receivedAt: Number(e.received_at),
+  const r = await listSecurity(db, { limit });
+  return r.entries.map((e) => ({
+    deviceId: e.deviceId ?? '',
+    seq: e.eventSeq ?? 0,
+    type: e.eventType ?? '',
+    reason: `${e.code}: ${e.reason}`,
+    receivedAt: e.at,
+    code: e.code,
+    source: e.source,
   }));
 }

@@ -260,7 +260,7 @@ export const commands: Command[] = [
       if (limit !== undefined && !/^[0-9]{1,5}$/.test(limit))
         return fail('MALFORMED', 'limit must be a number');
       const device = optString(ctx, 'device');
-      return admin(ctx, 'security.log', {
+      return admin(ctx, 'security.report', {
         ...(device ? { deviceId: device } : {}),
         ...(limit ? { limit: Math.max(1, Number(limit)) } : {}),
       });
