@@ -261,7 +261,7 @@ export class ChannelSimulator {
         platformKeys: [{ serial: SIM_PLATFORM_SERIAL, publicKeyPem: this.keys.wechatPubKey.publicKeyPem }],
         downloadCertificates: true,
         apiV3Key: this.keys.apiV3Key,
-        appSecret: SIM_WECHAT_APP_SECRET,
+        // JSAPI inside WeChat needs the AppSecret (add appSecret: SIM_WECHAT_APP_SECRET to turn it on).
         oauthApiBase: this.base,
         oauthAuthorizeBase: this.base,
       },

@@ -99,6 +99,28 @@ export async function orderPage(
   );
 }
 
+/**
+ * Inside WeChat: WeixinJSBridge.invoke('getBrandWCPayRequest', {appId, timeStamp, nonceStr, package,
+ * signType, paySign}) opens WeChat's own cashier (JSAPI调起支付); the page then polls for the result.
+ */
+export function jsapiPage(
+  bill: PayBill,
+  token: string,
+  params: { appId: string; timeStamp: string; nonceStr: string; package: string; signType: string; paySign: string },
+  outTradeNo: string,
+  fine?: PayFine,
+): string {
+  const invoke = `<script>(function(){var p=${JSON.stringify(params).replace(/</g, '\\u003c')};function go(){WeixinJSBridge.invoke('getBrandWCPayRequest',p,function(r){var m=document.getElementById('msg');if(r&&r.err_msg==='get_brand_wcpay_request:ok'){m.textContent='正在确认付款… Confirming…'}else if(m){m.textContent='未完成付款，可再次点击付款。 Not paid; tap Pay to try again.'}})}
+document.getElementById('pay').addEventListener('click',function(e){e.preventDefault();if(typeof WeixinJSBridge==='undefined'){document.addEventListener('WeixinJSBridgeReady',go,false)}else{go()}});
+if(typeof WeixinJSBridge==='undefined'){document.addEventListener('WeixinJSBridgeReady',go,false)}else{go()}})();</script>`;
+  return layout(
+    '微信支付 WeChat Pay',
+    `<h1>微信支付<span class="en">WeChat Pay</span></h1>${billCard(bill, fine)}
+<a class="btn wechat" id="pay" data-jsapi="${esc(JSON.stringify(params))}" data-out-trade-no="${esc(outTradeNo)}" href="#">付款<span class="en" style="color:#fff">Pay</span></a>
+<p id="msg"></p><p>付款完成后本页会显示缴费凭证。<span class="en">When you have paid, this page shows your payment confirmation.</span></p>${poll(token)}${invoke}`,
+  );
+}
+
 export async function paidPage(bill: PayBill, confirmation: string | undefined): Promise<string> {
   const proof = confirmation
     ? `<p>如自助机尚未打印回执，请向其扫码口出示此二维码。<span class="en">If the kiosk has not printed your receipt, show it this code.</span></p>

@@ -8,7 +8,8 @@ import { channelSchema, type Channel } from '../../protocol/ids.ts';
 import { failure } from '../../protocol/result.ts';
 import type { Clock } from '../../protocol/time.ts';
 import { buildAdapters, payConfigSchema, type PayConfig } from './config.ts';
-import { choosePage, errorPage, expiredPage, orderPage, paidPage, voidedPage } from './pages.ts';
+import { choosePage, errorPage, expiredPage, jsapiPage, orderPage, paidPage, voidedPage } from './pages.ts';
+import { WechatAdapter } from '../channels/wechat.ts';
 import { createPayService, type PayHub, type PayService } from './service.ts';
 import { attachPayService } from './admin.ts';
 import type { ChannelAdapter } from '../channels/types.ts';
@@ -87,11 +88,27 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
         const s = await svc.status(token);
         return s.ok ? s.value : reply.code(404).send({ error: s.error });
       }
-      const q = req.query as { channel?: string };
+      const q = req.query as { channel?: string; code?: string; state?: string };
       const picked = channelSchema.safeParse(q.channel);
-      const channel = picked.success ? picked.data : channelFromUserAgent(req.headers['user-agent']);
-      const r = await svc.open(token, channel, notifyBase(req));
+      const inApp = channelFromUserAgent(req.headers['user-agent']);
+      const channel = picked.success ? picked.data : inApp;
       reply.type('text/html; charset=utf-8');
+      // Inside WeChat a page cannot open weixin:// links: pay with JSAPI, the payer known by OAuth2
+      // snsapi_base (the redirect comes back here with ?code=).
+      const wx = svc.adapters.wechat as WechatAdapter | undefined;
+      if (channel === 'wechat' && inApp === 'wechat' && wx instanceof WechatAdapter && wx.jsapiEnabled) {
+        const first = await svc.open(token, undefined, notifyBase(req));
+        if (first.ok && first.value.kind === 'choose') {
+          const back = `${cfg.publicBase.replace(/\/+$/, '')}/p/${token}?channel=wechat`;
+          if (typeof q.code !== 'string') return reply.redirect(wx.oauthUrl(back, 'pay'), 302);
+          const openid = await wx.openidFromCode(q.code);
+          if (!openid.ok) return reply.code(503).send(errorPage(openid.error));
+          const o = await svc.jsapiOrder(first.value.bill, openid.value);
+          if (!o.ok) return reply.code(503).send(errorPage(o.error));
+          return jsapiPage(first.value.bill, token, wx.jsapiPayParams(o.value.prepayId), o.value.outTradeNo, first.value.fine);
+        }
+      }
+      const r = await svc.open(token, channel, notifyBase(req));
       if (!r.ok) {
         const status =
           r.error.code === 'CHANNEL_ERROR' || r.error.code === 'CHANNEL_UNREACHABLE' || r.error.code === 'HUB_UNREACHABLE'

@@ -9,12 +9,14 @@ import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
 import type { BillState } from '../../protocol/bills.ts';
-import type { ChannelAdapter, ChannelPayment, RawNotification } from '../channels/types.ts';
+import type { ChannelAdapter, ChannelPayment, CreateOrderInput, RawNotification } from '../channels/types.ts';
 import type { HubQueryable } from '../db.ts';
 import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
 import { createRefunds } from './refunds.ts';
 import { reconcileDay, type ReconcileReport } from './reconcile.ts';
 import { shanghaiTimestamp } from '../channels/util.ts';
+
+type CreateJsapiInput = CreateOrderInput & { openid: string };
 
 /** The part of the hub's service this area uses (hub/service.ts provides it). */
 export interface PayHub {
@@ -229,6 +231,54 @@ export function createPayService(opts: PayServiceOptions) {
       return ok({ payUrl: u.value, outTradeNo, reused: false });
     }
     return fail('CHANNEL_ERROR', 'the order is still being created; try again');
+  }
+
+  /**
+   * Inside WeChat: the JSAPI order for the payer known by openid (OAuth2 snsapi_base). One open WeChat
+   * order per bill: a Native one, or one for another payer, is closed first (a Native code_url and a
+   * JSAPI prepay cannot share an out_trade_no). The prepay_id is kept in pay_url as jsapi:{openid}:{id}.
+   */
+  async function jsapiOrder(bill: PayBill, openid: string): Promise<Result<{ prepayId: string; outTradeNo: string }>> {
+    const adapter = opts.channels.wechat as (ChannelAdapter & {
+      createJsapiOrder?: (i: CreateJsapiInput) => Promise<Result<{ prepayId: string }>>;
+    }) | undefined;
+    if (!adapter?.createJsapiOrder) return fail('MALFORMED', 'wechat JSAPI is not configured');
+    const existing = await openOrderRow(bill.billNo, 'wechat');
+    const mine = `jsapi:${openid}:`;
+    if (existing?.pay_url?.startsWith(mine) && nowS() - Number(existing.url_at) < URL_FRESH_S) {
+      return ok({ prepayId: existing.pay_url.slice(mine.length), outTradeNo: existing.out_trade_no });
+    }
+    if (existing) {
+      const c = await adapter.close(existing.out_trade_no);
+      if (!c.ok && c.error.details?.channelCode !== 'ORDER_NOT_EXIST') return c;
+      await hub.db.query("UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'", [
+        existing.out_trade_no,
+      ]);
+    }
+    const outTradeNo = makeOutTradeNo(bill.billNo, 'wechat');
+    const ins = await hub.db.query(
+      `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at, checked_at)
+       VALUES ($1, $2, 'wechat', $3, $4, $5, $5) ON CONFLICT DO NOTHING`,
+      [outTradeNo, bill.billNo, bill.amountFen, bill.expiresAt, nowS()],
+    );
+    if (ins.rowCount === 0) return fail('CHANNEL_ERROR', 'the order is being created; try again');
+    const r = await adapter.createJsapiOrder({
+      outTradeNo,
+      amountFen: bill.amountFen,
+      subject: subjectFor(bill),
+      expiresAt: bill.expiresAt,
+      openid,
+    });
+    if (!r.ok) {
+      await hub.db.query("UPDATE pay_orders SET status = 'failed' WHERE out_trade_no = $1", [outTradeNo]);
+      return r;
+    }
+    await hub.db.query('UPDATE pay_orders SET pay_url = $2, url_at = $3 WHERE out_trade_no = $1', [
+      outTradeNo,
+      `${mine}${r.value.prepayId}`,
+      nowS(),
+    ]);
+    return ok({ prepayId: r.value.prepayId, outTradeNo });
   }
 
   /** GET /p/{token}: the whole decision of what the payer sees. */
@@ -595,6 +645,7 @@ export function createPayService(opts: PayServiceOptions) {
     refunds,
     orders,
     work,
+    jsapiOrder,
     reconcile,
     scheduleDailyReconcile,
     kick,

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHubApp } from '../../hub/app.ts';
 import type { HubDb } from '../../hub/db.ts';
 import { createHubService, type HubService } from '../../hub/service.ts';
-import { ChannelSimulator, type SimulatorKeys } from '../../hub/channels/simulator.ts';
+import { ChannelSimulator, SIM_WECHAT_APP_SECRET, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import type { PayService } from '../../hub/pay/service.ts';
@@ -33,7 +33,7 @@ export async function startPayHub(
   storage: 'pglite' | 'postgres',
   clock: ManualClock,
   keys: SimulatorKeys,
-  opts: { sweepIntervalSeconds?: number; workIntervalSeconds?: number; refundApproval?: boolean } = {},
+  opts: { sweepIntervalSeconds?: number; workIntervalSeconds?: number; refundApproval?: boolean; jsapi?: boolean } = {},
 ): Promise<PayHubFixture> {
   const sim = new ChannelSimulator({ clock, keys });
   await sim.start(0);
@@ -51,6 +51,7 @@ export async function startPayHub(
         plugin: payPlugin({
           config: {
             ...sim.hubConfig(),
+            ...(opts.jsapi ? { wechat: { ...sim.hubConfig().wechat, appSecret: SIM_WECHAT_APP_SECRET } } : {}),
             publicBase: `http://127.0.0.1:${listenPort}`,
             sweepIntervalSeconds: opts.sweepIntervalSeconds ?? 0,
             workIntervalSeconds: opts.workIntervalSeconds ?? 0,

@@ -1,7 +1,9 @@
 // Notifications answered at once while the other channel is slow, refunds of double payments through the
 // channels (automatic, or after approval), reconciliation with each kind of mismatch, and notify_url from
 // configuration only. The hub runs with the channel simulator; slowness is a gate the test opens.
+import { createPublicKey } from 'node:crypto';
 import { request } from 'node:http';
+import { Formatter, Rsa } from 'wechatpay-axios-plugin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { shanghaiTimestamp } from '../../hub/channels/util.ts';
@@ -31,7 +33,7 @@ function gate(): { wait: () => Promise<void>; reached: Promise<void>; open: () =
   };
 }
 
-function setup(opts: { refundApproval?: boolean } = {}) {
+function setup(opts: { refundApproval?: boolean; jsapi?: boolean } = {}) {
   const ctx = {} as { f: PayHubFixture; clock: ManualClock; dev: TestDevice; n: number };
   beforeAll(async () => {
     ctx.clock = new ManualClock(T0);
@@ -221,5 +223,36 @@ describe('refunds that need an operator', () => {
     const [done] = (await f.pay.refunds()).filter((r) => r.billNo === bill.billNo);
     expect(done).toMatchObject({ status: 'success' });
     expect([...f.sim.refunds.values()]).toEqual([expect.objectContaining({ outTradeNo: pw.outTradeNo, amountFen: 16000 })]);
+  });
+});
+
+describe('paying inside WeChat', () => {
+  const { ctx, newBill } = setup({ jsapi: true });
+
+  it('gets the openid by OAuth2 snsapi_base, makes a JSAPI order and a paySign the library verifies', async () => {
+    const { f } = ctx;
+    const bill = await newBill();
+    const first = await fetch(bill.url, { headers: { 'user-agent': WECHAT_UA }, redirect: 'manual' });
+    expect(first.status).toBe(302);
+    const authorize = new URL(first.headers.get('location')!);
+    expect(authorize.pathname).toBe('/connect/oauth2/authorize');
+    expect(authorize.searchParams.get('scope')).toBe('snsapi_base');
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${f.url}/p/${bill.url.split('/p/')[1]}?channel=wechat`);
+    // WeChat's browser follows the authorize step and comes back with a code.
+    const back = await fetch(authorize, { redirect: 'manual' });
+    const page = await fetch(back.headers.get('location')!, { headers: { 'user-agent': WECHAT_UA } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toContain('weixin://');
+    const params = JSON.parse(/data-jsapi="([^"]+)"/.exec(html)![1]!.replace(/&#34;/g, '"')) as Record<string, string>;
+    const otn = /data-out-trade-no="([^"]+)"/.exec(html)![1]!;
+    const o = f.sim.order('wechat', otn)!;
+    expect(o).toMatchObject({ tradeType: 'JSAPI' });
+    expect(params.package).toBe(`prepay_id=${o.prepayId}`);
+    const message = Formatter.joinedByLineFeed(params.appId!, params.timeStamp!, params.nonceStr!, params.package!);
+    expect(Rsa.verify(message, params.paySign!, createPublicKey(keys.wechatMerchant.publicKeyPem))).toBe(true);
+    const paid = await f.sim.pay('wechat', otn);
+    expect(paid.deliveries[0]!.status).toBe(204);
+    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('paid');
   });
 });
