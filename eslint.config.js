@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'tests/artifacts/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'console/dist/**', 'tests/artifacts/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
