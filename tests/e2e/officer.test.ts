@@ -53,6 +53,24 @@ const verify = (url: string) =>
   );
 
 describe('officer flow', () => {
+  it('fits a 412 px phone: the header on two lines at most, nothing clipped', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 412, height: 915 }, hasTouch: true });
+    const page = await ctx.newPage();
+    await page.goto(kiosk.ui.server.launchUrl);
+    await page.goto(`${kiosk.ui.server.origin}#officer`);
+    await page.reload();
+    await page.getByTestId('officer-pin').fill(PIN);
+    await page.getByTestId('officer-login').click();
+    await page.waitForSelector('[data-testid="officer-screen"]');
+    const h1 = await page.locator('.off-head h1').boundingBox();
+    const out = await page.locator('.off-head .off-btn').last().boundingBox();
+    expect(h1!.height).toBeLessThan(60); // one line, not a character per line
+    expect(out!.x + out!.width).toBeLessThanOrEqual(412);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(412);
+    await screen(page, 'officer-05-phone');
+    await ctx.close();
+  }, 60_000);
+
   it('refuses a wrong PIN with its reason', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
