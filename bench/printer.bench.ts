@@ -62,6 +62,55 @@ export async function run(): Promise<void> {
       anchor: `${(sizes.allRaster / sizes.native).toFixed(1)}× native`,
     },
   ]);
+  // Before: the raster QR as it was (GS v 0 at the full module size, 6 dots, no quadruple mode).
+  const { qrBitmap } = await import('../printer/encoder.ts');
+  const { rasterImage } = await import('../printer/commands.ts');
+  const oldQr = qrBitmap(doc.url, 6).pack();
+  const newQr = encodeBill(doc, rasterQr).length - sizes.native;
+  const before = sizes.native + rasterImage(oldQr.bytesPerRow, oldQr.rows, oldQr.data).length;
+  printSection('Raster-QR bill, before (full module size) and after (compact, quadruple mode)', [
+    { name: 'before: bytes', value: `${before} B`, anchor: `QR part ${oldQr.data.length + 8} B` },
+    { name: 'after: bytes', value: `${sizes.rasterQr} B`, anchor: `QR part ${newQr} B (aim ≤ 6,144 B)` },
+    { name: 'before @ 9,600 baud', value: lineSeconds(before, 9_600) },
+    { name: 'after @ 9,600 baud', value: lineSeconds(sizes.rasterQr, 9_600) },
+    { name: 'before @ 115,200 baud', value: lineSeconds(before, 115_200) },
+    { name: 'after @ 115,200 baud', value: lineSeconds(sizes.rasterQr, 115_200) },
+  ]);
+  // Proof of printing on the fake printer (tests/printer/fake-printer.ts, virtual time): from the job's
+  // last byte on the link to the in-order reply, beside the head's own print time of the job.
+  const { FakePrinter } = await import('../tests/printer/fake-printer.ts');
+  const { Printer, planFor } = await import('../printer/driver.ts');
+  const proofRows: { name: string; value: string; anchor?: string }[] = [];
+  for (const [name, prof, link] of [
+    ['cn80 GS r @ 115,200 baud', profiles['cn80'], 11_520],
+    ['tm-t88 GS ( H @ 115,200 baud', profiles['tm-t88'], 11_520],
+    ['cn80 GS r @ 9,600 baud', profiles['cn80'], 960],
+  ] as const) {
+    const fp = new FakePrinter({
+      linkBytesPerSecond: link,
+      printBytesPerSecond: 2000,
+      bufferBytes: 4096,
+      status: 'realtime+inorder',
+    });
+    let lastByteAt = 0;
+    const t = fp.transport();
+    const spy = {
+      ...t,
+      write: async (d: Uint8Array, ms: number) => {
+        await t.write(d, ms);
+        if (d.length > 3) lastByteAt = fp.t;
+      },
+    };
+    const job = encodeBill(doc, prof);
+    const pr = new Printer('fake://', () => spy, { now: fp.now, sleep: fp.sleep });
+    const r = await pr.print(job, undefined, planFor(prof));
+    proofRows.push({
+      name,
+      value: r.ok && r.value.verified ? `${(fp.t - lastByteAt).toFixed(0)} ms (virtual)` : 'not proved',
+      anchor: `head prints the ${job.length} B job in ${((job.length * 1000) / 2000).toFixed(0)} ms at 2,000 B/s`,
+    });
+  }
+  printSection('Last byte to proof of printing (fake printer)', proofRows);
   printSection('Line time (8N1, 10 bits a byte)', [
     { name: 'native @ 115,200 baud (Bluetooth SPP)', value: lineSeconds(sizes.native, 115_200) },
     { name: 'raster QR @ 115,200 baud', value: lineSeconds(sizes.rasterQr, 115_200) },

@@ -45,7 +45,20 @@ export interface QrPlan {
  * uses an even module size where one fits, sent at half size with GS v 0 m = 3 (double width and height,
  * Epson ESC/POS reference GS v 0) so the data is a quarter. Fails PRINT_QR_TOO_WIDE when nothing fits.
  */
+const planCache = new Map<string, Result<QrPlan>>();
+
 export function planQr(data: string, profile: PrinterProfile): Result<QrPlan> {
+  // The layout and the encoder both ask for each QR: one QR matrix per payload and printer width.
+  const key = `${profile.dots}/${profile.qrModuleSize}/${profile.nativeQr ? 1 : 0}/${data}`;
+  const hit = planCache.get(key);
+  if (hit) return hit;
+  const r = planQrUncached(data, profile);
+  if (planCache.size >= 256) planCache.clear();
+  planCache.set(key, r);
+  return r;
+}
+
+function planQrUncached(data: string, profile: PrinterProfile): Result<QrPlan> {
   if (!/^[\x20-\x7e]+$/.test(data)) return fail('MALFORMED', 'QR payload must be printable ASCII');
   let qr;
   try {
