@@ -44,7 +44,7 @@ export function roleAllows(role: Role, op: string): boolean {
   return true;
 }
 
-interface Session {
+export interface Session {
   operatorId: string;
   name: string;
   role: Role;
@@ -62,6 +62,22 @@ function cookieValue(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/**
+ * The operator session a request's console cookie names, or undefined (no cookie, unknown, expired or
+ * disabled account). Used by the console API and by /metrics (an operator may read metrics).
+ */
+export async function operatorSession(hub: HubService, req: FastifyRequest): Promise<Session | undefined> {
+  const id = cookieValue(req);
+  if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+  const r = await hub.db.query<{ operator_id: string; csrf: string; name: string; role: Role }>(
+    `SELECT s.operator_id, s.csrf, o.name, o.role FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
+     WHERE s.id_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL`,
+    [sha(id), hub.nowS()],
+  );
+  const s = r.rows[0];
+  return s ? { operatorId: s.operator_id, name: s.name, role: s.role, csrf: s.csrf } : undefined;
+}
+
 export interface ConsoleOptions {
   hub: HubService;
   reports?: ReconciliationReports;
@@ -76,17 +92,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
   const send = (reply: FastifyReply, f: Failure): FastifyReply =>
     reply.code(serviceStatus(f)).send({ error: f, hubTime: hub.nowS() });
 
-  const session = async (req: FastifyRequest): Promise<Session | undefined> => {
-    const id = cookieValue(req);
-    if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-    const r = await hub.db.query<{ operator_id: string; csrf: string; name: string; role: Role }>(
-      `SELECT s.operator_id, s.csrf, o.name, o.role FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
-       WHERE s.id_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL`,
-      [sha(id), hub.nowS()],
-    );
-    const s = r.rows[0];
-    return s ? { operatorId: s.operator_id, name: s.name, role: s.role, csrf: s.csrf } : undefined;
-  };
+  const session = (req: FastifyRequest): Promise<Session | undefined> => operatorSession(hub, req);
 
   /** The session of a POST, with its CSRF token and Origin checked. */
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {

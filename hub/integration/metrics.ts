@@ -1,13 +1,17 @@
 // /metrics in the Prometheus text format (prom-client): requests and latencies by route for every hub
 // route, pushes and pulls, and, read from the database at each scrape (so they are the fleet's, whichever
 // hub process answers), settlements, refunds, devices online, queue depths and fines import progress.
+// Reading /metrics needs an API key with the metrics:read scope or a console operator's session.
 // A registry per app: several hubs in one process (tests) do not share counters.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { SYNC_PATHS } from '../../protocol/sync.ts';
 import type { HubService } from '../service.ts';
+import { operatorSession } from '../console/routes.ts';
 import { runningProgress } from './batches.ts';
+import { authenticateApiKey } from './keys.ts';
+import { serviceStatus } from './routes.ts';
 
 export function hubMetrics(hub: HubService): { registry: Registry; observe: FastifyPluginAsync } {
   const registry = new Registry();
@@ -128,9 +132,23 @@ export function hubMetrics(hub: HubService): { registry: Registry; observe: Fast
       if (route === SYNC_PATHS.push) pushes.inc({ outcome });
       if (route === SYNC_PATHS.pull) pulls.inc({ outcome });
     });
-    app.get('/metrics', async (_req, reply) =>
-      reply.type(registry.contentType).send(await registry.metrics()),
-    );
+    // Metrics tell the fleet's size, money flows and queue depths: an API key with metrics:read, or a
+    // signed-in console operator (any role), may read them; nobody else.
+    app.get('/metrics', async (req, reply) => {
+      if (!req.headers.authorization && (await operatorSession(hub, req))) {
+        return reply.type(registry.contentType).send(await registry.metrics());
+      }
+      const { result } = await authenticateApiKey(
+        hub.db,
+        req.headers.authorization,
+        'metrics:read',
+        hub.nowS(),
+      );
+      if (!result.ok) {
+        return reply.code(serviceStatus(result.error)).send({ error: result.error, hubTime: hub.nowS() });
+      }
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
   };
   // The hook must see every route of the app, not only this plugin's: skip encapsulation.
   (observe as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

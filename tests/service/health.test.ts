@@ -10,7 +10,7 @@ import { enroll, SyncEngine } from '../../main/sync/engine.ts';
 import { OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { sampleFine, STORAGES, type Json, type TestHub } from '../hub/helpers.ts';
-import { startServiceHub } from './helpers.ts';
+import { makeKey, startServiceHub } from './helpers.ts';
 
 describe.each(STORAGES)('device health (%s)', (storage) => {
   let t: TestHub;
@@ -55,12 +55,59 @@ describe.each(STORAGES)('device health (%s)', (storage) => {
     expect((await list())[0].appVersion).toBeNull();
     hubClock.advance((OFFLINE_AFTER_S + 1) * 1000);
     expect((await list())[0].online).toBe(false);
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const { key } = await makeKey(t, ['metrics:read'], 'prometheus');
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+    ).text();
     expect(metrics).toContain('finekiosk_devices{state="online"} 0');
     expect(metrics).toContain('finekiosk_devices{state="enrolled"} 1');
     expect(metrics).toMatch(
       /finekiosk_http_requests_total\{method="POST",route="\/v1\/device\/health",status="200"\} 1/,
     );
     expect(metrics).toMatch(/finekiosk_sync_pulls_total\{outcome="ok"\} [1-9]/);
+  });
+});
+
+describe.each(STORAGES)('/metrics access (%s)', (storage) => {
+  let t: TestHub;
+  beforeEach(async () => {
+    t = await startServiceHub(storage);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('needs an API key with metrics:read or an operator session', async () => {
+    const get = (headers: Record<string, string> = {}) => fetch(`${t.url}/metrics`, { headers });
+    const none = await get();
+    expect(none.status).toBe(401);
+    expect(await none.text()).not.toContain('finekiosk_devices');
+    expect((await get({ authorization: 'Bearer fk_nonsense' })).status).toBe(401);
+    const other = await makeKey(t, ['fines:read', 'payments:read'], 'feed');
+    const wrongScope = await get({ authorization: `Bearer ${other.key}` });
+    expect(wrongScope.status).toBe(403);
+    expect(((await wrongScope.json()) as Json).error.code).toBe('FORBIDDEN');
+    const good = await makeKey(t, ['metrics:read'], 'prometheus');
+    const ok = await get({ authorization: `Bearer ${good.key}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('finekiosk_devices{state="enrolled"} 0');
+    expect((await runAdmin(t.hub, 'apikey.revoke', { id: good.id })).ok).toBe(true);
+    expect((await get({ authorization: `Bearer ${good.key}` })).status).toBe(401);
+    // A console operator (an auditor too) reads them with the session cookie.
+    expect(
+      (await runAdmin(t.hub, 'operator.add', { id: 'audit1', role: 'auditor', password: 'correct horse 1' }))
+        .ok,
+    ).toBe(true);
+    const login = await fetch(`${t.url}/console/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'audit1', password: 'correct horse 1' }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const bySession = await get({ cookie });
+    expect(bySession.status).toBe(200);
+    expect(await bySession.text()).toContain('finekiosk_devices');
+    expect((await get({ cookie: 'fk_console=' + 'x'.repeat(43) })).status).toBe(401);
   });
 });
