@@ -10,6 +10,7 @@ import { m007PrintProof } from './007_print_proof.ts';
 import { m008Receipts } from './008_receipts.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
 import { m010Recovery } from './010_recovery.ts';
+import { m016ReceiptAfterVoid } from './016_receipt_after_void.ts';
 import { m018TicketParties } from './018_ticket_parties.ts';
 
 export type { Migration };
@@ -25,6 +26,7 @@ export const kioskMigrations: Migration[] = [
   m008Receipts,
   m009PinGuard,
   m010Recovery,
+  m016ReceiptAfterVoid,
   m018TicketParties,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];
