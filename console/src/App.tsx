@@ -157,6 +157,7 @@ function Devices({ ro }: { ro: boolean }) {
             t('devices.clock'),
             t('devices.enabled'),
             '',
+            '',
           ]}
           rows={(list ?? []).map((d) => [
             String(d.name),
@@ -181,6 +182,15 @@ function Devices({ ro }: { ro: boolean }) {
               onClick={() => void act(d.enabled ? 'device.disable' : 'device.enable', { id: d.id })}
             >
               {d.enabled ? t('devices.disable') : t('devices.enable')}
+            </button>,
+            <button
+              key="r"
+              disabled={ro}
+              onClick={() => {
+                if (window.confirm(t('devices.removeConfirm'))) void act('device.remove', { id: d.id });
+              }}
+            >
+              {t('devices.remove')}
             </button>,
           ])}
         />
@@ -267,7 +277,8 @@ function Refunds({ ro }: { ro: boolean }) {
           String(r.txnId),
           fen(Number(r.amountFen)),
           String(r.reason),
-          String(r.status),
+          // A state this console does not know yet is shown as the hub names it.
+          t(`refunds.states.${String(r.status)}`, { defaultValue: String(r.status) }),
           String(r.approvedBy ?? '-'),
           r.approvedBy ? (
             t('refunds.approved')
