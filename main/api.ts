@@ -97,6 +97,21 @@ export interface SyncStatusView {
   lastError?: string;
   clockOffsetMs?: number;
   rejected?: number;
+  /**
+   * What the hub refused of this kiosk's events, and pulled changes this kiosk could not apply, newest
+   * first: the screen shows each code's catalogue message in the chosen language (issue 10).
+   */
+  refused?: RefusedItemView[];
+}
+
+export interface RefusedItemView {
+  /** 'event': one of our events the hub refused; 'change': a pulled change not applied here. */
+  kind: 'event' | 'change';
+  /** The event type and its seq, or the change kind and its cursor. */
+  ref: string;
+  code: string;
+  /** Unix seconds. */
+  at: number;
 }
 
 export interface SyncPort {

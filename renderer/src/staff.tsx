@@ -441,6 +441,35 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           <dt>{t('staff.sync.offset')}</dt>
           <dd>{sync?.clockOffsetMs !== undefined ? `${(sync.clockOffsetMs / 1000).toFixed(1)} s` : '—'}</dd>
         </dl>
+        <h2>{t('staff.sync.refused')}</h2>
+        {sync?.refused && sync.refused.length > 0 ? (
+          <table className="table" data-testid="sync-refused">
+            <thead>
+              <tr>
+                <th scope="col">{t('staff.sync.refusedAt')}</th>
+                <th scope="col">{t('staff.sync.refusedRef')}</th>
+                <th scope="col">{t('staff.sync.refusedCode')}</th>
+                <th scope="col">{t('staff.sync.refusedWhy')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sync.refused.map((r) => (
+                <tr key={`${r.kind}:${r.ref}:${r.at}`} data-kind={r.kind} data-code={r.code}>
+                  <td>{when(r.at)}</td>
+                  <td>
+                    {t(`staff.sync.refusedKind.${r.kind}`)}: {r.ref}
+                  </td>
+                  <td>{r.code}</td>
+                  <td>
+                    <FailureText error={{ code: r.code as Failure['code'], message: '', messageZh: '' }} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p>{t('staff.sync.refusedNone')}</p>
+        )}
         <button type="button" className="btn primary" onClick={() => void load('sync')}>
           {t('staff.sync.now')}
         </button>
