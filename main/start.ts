@@ -118,6 +118,11 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
         `local hub with the pay page at ${l.demo.url}; payment channel simulator at ${l.demo.simUrl} ` +
           '(open a bill QR URL with an Alipay or WeChat user agent, or see the simulator page, to pay)\n',
       );
+      io.stdout(`operator console at ${l.demo.consoleUrl}\n`);
+      if (l.demo.firstOperatorFile)
+        io.stdout(
+          `first-run console account written to ${l.demo.firstOperatorFile} (readable by this user only; delete it once read)\n`,
+        );
     }
     io.stdout('Electron is not installed here: serving the kiosk screen for a browser instead\n');
     if (isServiceMode(env)) {

@@ -1,7 +1,12 @@
 // The one-machine demo's other half: a local hub (embedded PGlite) with the pay page, the Alipay / WeChat
 // Pay channel simulator, this kiosk enrolled with that hub, and the sync engine running, so a bill paid
 // on the simulated phone turns the kiosk's screen to paid by itself.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { writePrivateFile } from '../../db/private.ts';
+import { runAdmin } from '../../hub/admin.ts';
+import { CONSOLE_PREFIX } from '../../hub/console/routes.ts';
+import { servicePlugins } from '../../hub/integration/index.ts';
 import { ChannelSimulator } from '../../hub/channels/simulator.ts';
 import { makeHubLogger } from '../../hub/logging.ts';
 import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
@@ -20,8 +25,18 @@ export interface DemoHub {
   /** http://127.0.0.1:PORT of the hub (bills' QR codes point here). */
   url: string;
   simUrl: string;
+  /** The operator console of the hub (/console/). */
+  consoleUrl: string;
+  /** The file holding the first-run operator's password (0600), when the account was made now. */
+  firstOperatorFile?: string;
   close(): Promise<void>;
 }
+
+/** Where the demo hub's first-run console password is written (0600), in the hub's data folder. */
+export const firstOperatorFile = (hubDir: string): string => path.join(hubDir, 'first-run-operator.txt');
+
+/** The console account the demo makes on its first run (role admin). */
+export const DEMO_OPERATOR = 'admin';
 
 export async function startDemoHub(opts: {
   dataDir: string;
@@ -49,9 +64,33 @@ export async function startDemoHub(opts: {
             ...(opts.clock ? { clock: opts.clock } : {}),
           }),
         },
+        // The hub as a service: the integration API, health, /metrics and the operator console.
+        ...servicePlugins({ publicBase: `http://127.0.0.1:${port}` }),
       ],
     });
   } catch (e) {
+    await sim.close();
+    throw e;
+  }
+  let firstFile: string | undefined;
+  try {
+    const ops = await runAdmin(hub.hub, 'operator.list', {}, 'demo');
+    if (ops.ok && (ops.value as unknown[]).length === 0) {
+      // Never a default password: a random one for the first console account, in a file only this user
+      // reads (never on stdout), as the kiosk's first-run staff PIN.
+      const password = randomBytes(12).toString('base64url');
+      const made = await runAdmin(
+        hub.hub,
+        'operator.add',
+        { id: DEMO_OPERATOR, name: 'Demo admin', role: 'admin', password },
+        'demo',
+      );
+      if (!made.ok) throw new Error(`the demo hub refused its first operator: ${made.error.message}`);
+      firstFile = firstOperatorFile(opts.dataDir);
+      writePrivateFile(firstFile, `user: ${DEMO_OPERATOR}\npassword: ${password}\n`);
+    }
+  } catch (e) {
+    await hub.close();
     await sim.close();
     throw e;
   }
@@ -60,6 +99,8 @@ export async function startDemoHub(opts: {
     sim,
     url: hub.url,
     simUrl,
+    consoleUrl: `${hub.url}${CONSOLE_PREFIX}/`,
+    ...(firstFile ? { firstOperatorFile: firstFile } : {}),
     close: async () => {
       await hub.close();
       await sim.close();
