@@ -6,12 +6,55 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { failure, type Result } from '../protocol/result.ts';
 
 export const COOKIE = 'fk_session';
 const MAX_BODY = 64 * 1024;
+/** Static answers being read from disk at once, across all connections (each holds one open file). */
+const MAX_OPEN_FILES = 16;
+/** Pipelined requests one connection may have waiting; the screen never pipelines, so more is a flood. */
+const MAX_PIPELINED = 32;
+
+/**
+ * Runs jobs at most `limit` at a time, in arrival order. A job calls its `done` exactly once when the
+ * resource it holds (an open file, a turn on a connection) is released.
+ */
+export class Gate {
+  private running = 0;
+  private readonly waiting: Array<(done: () => void) => void> = [];
+  constructor(private readonly limit: number) {}
+
+  /** Jobs queued and not yet started. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  run(job: (done: () => void) => void): void {
+    this.waiting.push(job);
+    this.next();
+  }
+
+  private next(): void {
+    while (this.running < this.limit && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      this.running++;
+      let released = false;
+      const done = (): void => {
+        if (released) return;
+        released = true;
+        this.running--;
+        this.next();
+      };
+      try {
+        job(done);
+      } catch {
+        done();
+      }
+    }
+  }
+}
 
 /** The renderer is plain static files plus fonts; nothing inline, nothing remote. */
 export const CSP = [
@@ -120,6 +163,10 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
   let port = 0;
   const hosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const origins = (): string[] => hosts().map((h) => `http://${h}`);
+  // Pipelined requests are all parsed before the first answer is read: static answers go one at a time
+  // per connection and at most MAX_OPEN_FILES at a time in all, so open files stay bounded.
+  const files = new Gate(MAX_OPEN_FILES);
+  const turns = new WeakMap<Socket, Gate>();
 
   // One error boundary around every request: whatever a request holds (a path such as `//%2f` that
   // `new URL` refuses, a body that breaks a handler, a socket that goes away), it gets a 400 or 500 and
@@ -240,9 +287,31 @@ export async function startServer(opts: ServerOptions): Promise<UiServer> {
       res.end();
       return;
     }
-    serveStatic(url.pathname, res).catch((err: unknown) => {
-      opts.onError?.('(static)', err);
-      answerUnexpected(res);
+    const socket = req.socket;
+    let turn = turns.get(socket);
+    if (!turn) {
+      turn = new Gate(1);
+      turns.set(socket, turn);
+    }
+    if (turn.queued >= MAX_PIPELINED) {
+      // A client that pipelines this deep is flooding: drop the connection and everything it queued.
+      socket.destroy();
+      return;
+    }
+    turn.run((doneTurn) => {
+      if (res.destroyed || socket.destroyed) return doneTurn();
+      files.run((doneFile) => {
+        const done = (): void => {
+          doneFile();
+          doneTurn();
+        };
+        if (res.destroyed || socket.destroyed) return done();
+        res.once('close', done);
+        serveStatic(url.pathname, res).catch((err: unknown) => {
+          opts.onError?.('(static)', err);
+          answerUnexpected(res);
+        });
+      });
     });
   }
 

@@ -10,6 +10,7 @@ import { openKiosk, type Kiosk, type KioskOptions } from './kiosk.ts';
 import { electronBinary, runElectron } from './ui/electron-bin.ts';
 import { firstPinNotice, launchKiosk } from './ui/launch.ts';
 import { writePrivateFile } from '../db/private.ts';
+import { installProcessGuard } from './process-guard.ts';
 
 export const SAMPLE_FINES = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -81,6 +82,9 @@ export async function startKiosk(opts: StartOptions): Promise<{ deviceId: string
     io.stdout(`the kiosk window closed (exit code ${code})\n`);
     return { deviceId: '', loadedSample: 0 };
   }
+  // An error thrown in a timer (EMFILE from a network look) is logged and the kiosk keeps serving; a
+  // program fault exits non-zero so the service restarts it, never silently.
+  installProcessGuard();
   // `npm start` (FINEKIOSK_DEMO_HUB=1) runs a local hub with the pay page and the channel simulator too.
   const env = io.env ?? process.env;
   const withHub = opts.demoHub ?? env.FINEKIOSK_DEMO_HUB === '1';

@@ -20,13 +20,31 @@ export class NetworkWatcher {
   constructor(
     private readonly onReturn: () => void,
     private readonly addresses: AddressSource = machineAddresses,
+    /** Told when the addresses cannot be read (EMFILE and the like); the watcher keeps running. */
+    private readonly onError: (err: unknown) => void = (err) =>
+      console.error('network watcher: cannot read addresses', err),
   ) {
-    this.known = new Set(addresses());
+    this.known = new Set(this.look() ?? []);
   }
 
-  /** Looks once; calls onReturn when an address appeared since the last look. Returns whether it did. */
+  private look(): string[] | undefined {
+    try {
+      return this.addresses();
+    } catch (err) {
+      this.onError(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Looks once; calls onReturn when an address appeared since the last look. Returns whether it did. A
+   * failed look (the process out of file descriptors) is reported and counts as no change; it never
+   * throws, since it runs inside a timer where a throw would end the process.
+   */
   check(): boolean {
-    const now = new Set(this.addresses());
+    const got = this.look();
+    if (!got) return false;
+    const now = new Set(got);
     const appeared = [...now].some((a) => !this.known.has(a));
     this.known = now;
     if (appeared) this.onReturn();
