@@ -244,7 +244,11 @@ export class ChannelSimulator {
   }
 
   /** What the hub's config needs to talk to this simulator as if it were the real gateways. */
-  hubConfig(): { alipay: AlipayConfig; wechat: WechatConfig } {
+  /**
+   * The hub's channel configuration for this simulator. `jsapi` adds the AppSecret of the simulated
+   * OAuth2 (snsapi_base), so the pay page opened inside WeChat pays by JSAPI, as the real one must.
+   */
+  hubConfig(opts: { jsapi?: boolean } = {}): { alipay: AlipayConfig; wechat: WechatConfig } {
     return {
       alipay: {
         gateway: `${this.base}/gateway.do`,
@@ -261,9 +265,10 @@ export class ChannelSimulator {
         platformKeys: [{ serial: SIM_PLATFORM_SERIAL, publicKeyPem: this.keys.wechatPubKey.publicKeyPem }],
         downloadCertificates: true,
         apiV3Key: this.keys.apiV3Key,
-        // JSAPI inside WeChat needs the AppSecret (add appSecret: SIM_WECHAT_APP_SECRET to turn it on).
         oauthApiBase: this.base,
         oauthAuthorizeBase: this.base,
+        // JSAPI inside WeChat needs the AppSecret.
+        ...(opts.jsapi ? { appSecret: SIM_WECHAT_APP_SECRET } : {}),
       },
     };
   }
@@ -312,6 +317,25 @@ export class ChannelSimulator {
       for (let i = 0; i <= (options.duplicates ?? 0); i++) deliveries.push(await this.deliver(o));
     }
     return { ok: true, txnId: o.txnId, deliveries };
+  }
+
+  /**
+   * WeChat's client answering WeixinJSBridge.invoke('getBrandWCPayRequest', params): checks the appId,
+   * signType RSA and the paySign (SHA256withRSA over appId\ntimeStamp\nnonceStr\npackage\n with the
+   * merchant key, JSAPI调起支付), finds the JSAPI order by its prepay_id and pays it. Answers the err_msg
+   * the page's callback receives.
+   */
+  async payJsapi(params: Record<string, unknown>, options: PayOptions = {}): Promise<{ err_msg: string; outTradeNo?: string }> {
+    const failMsg = { err_msg: 'get_brand_wcpay_request:fail' };
+    const str = (k: string): string => (typeof params[k] === 'string' ? (params[k] as string) : '');
+    if (str('appId') !== SIM_WECHAT_APPID || str('signType') !== 'RSA') return failMsg;
+    const msg = wechatMessage([str('appId'), str('timeStamp'), str('nonceStr'), str('package')]);
+    if (!rsaVerify(this.wechatMerchantPublic, msg, str('paySign'))) return failMsg;
+    const prepayId = /^prepay_id=(.+)$/.exec(str('package'))?.[1];
+    const o = [...this.orders.values()].find((x) => x.channel === 'wechat' && x.tradeType === 'JSAPI' && x.prepayId === prepayId);
+    if (!prepayId || !o) return failMsg;
+    const r = await this.pay('wechat', o.outTradeNo, options);
+    return r.ok ? { err_msg: 'get_brand_wcpay_request:ok', outTradeNo: o.outTradeNo } : failMsg;
   }
 
   fail(channel: Channel, outTradeNo: string): boolean {

@@ -5,7 +5,7 @@ import type { Channel } from '../../protocol/ids.ts';
 import { formatFen } from '../../protocol/money.ts';
 import { shanghaiDateTime } from '../../protocol/time.ts';
 import type { Failure } from '../../protocol/result.ts';
-import type { PayBill, PayFine } from './service.ts';
+import type { PaidWith, PayBill, PayFine } from './service.ts';
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -121,14 +121,29 @@ if(typeof WeixinJSBridge==='undefined'){document.addEventListener('WeixinJSBridg
   );
 }
 
-export async function paidPage(bill: PayBill, confirmation: string | undefined): Promise<string> {
+/**
+ * The electronic receipt (电子缴费凭证): the itemised bill, the channel and its transaction id, and beside
+ * them the hub's signed confirmation as QR and text, which a kiosk accepts in place of its own record.
+ */
+export async function paidPage(
+  bill: PayBill,
+  confirmation: string | undefined,
+  payment?: PaidWith,
+  fine?: PayFine,
+): Promise<string> {
+  const paidWith = payment
+    ? `<div class="card" id="receipt-payment"><dl>
+<dt>支付方式<span class="en">Paid with</span></dt><dd id="paid-channel" data-channel="${esc(payment.channel)}">${CHANNEL_NAME[payment.channel].zh}<span class="en">${CHANNEL_NAME[payment.channel].en}</span></dd>
+<dt>交易号<span class="en">Transaction</span></dt><dd id="txn-id" class="token">${esc(payment.txnId)}</dd>
+</dl></div>`
+    : '';
   const proof = confirmation
     ? `<p>如自助机尚未打印回执，请向其扫码口出示此二维码。<span class="en">If the kiosk has not printed your receipt, show it this code.</span></p>
 <div class="qr" id="confirmation-qr" role="img" aria-label="缴费凭证二维码 Payment confirmation code">${await qrSvg(confirmation)}</div><p class="token" id="confirmation" data-token="${esc(confirmation)}">${esc(confirmation)}</p>`
     : '';
   return layout(
-    '已缴纳 Paid',
-    `<div class="card ok"><h1>缴款成功<span class="en">Paid</span></h1><p>该缴款单已缴纳，无需再次付款。<span class="en">This bill is paid; do not pay it again.</span></p></div>${billCard(bill)}${proof}`,
+    '电子缴费凭证 Payment receipt',
+    `<div class="card ok" id="receipt"><h1>缴款成功<span class="en">Paid</span></h1><p>该缴款单已缴纳，无需再次付款。<span class="en">This bill is paid; do not pay it again.</span></p></div>${billCard(bill, fine)}${paidWith}${proof}`,
   );
 }
 

@@ -125,7 +125,7 @@ export function payPlugin(opts: PayPluginOptions): FastifyPluginAsync<{ hub: Pay
         case 'order':
           return orderPage(o.bill, token, o.channel, o.payUrl, o.outTradeNo, o.fine);
         case 'paid':
-          return paidPage(o.bill, o.confirmation);
+          return paidPage(o.bill, o.confirmation, o.payment, o.fine);
         case 'expired':
           return reply.code(410).send(expiredPage(o.bill));
         case 'voided':

@@ -105,9 +105,16 @@ export type OpenOutcome =
       reused: boolean;
       fine?: PayFine;
     }
-  | { kind: 'paid'; bill: PayBill; confirmation?: string }
+  | { kind: 'paid'; bill: PayBill; confirmation?: string; payment?: PaidWith; fine?: PayFine }
   | { kind: 'expired'; bill: PayBill }
   | { kind: 'voided'; bill: PayBill };
+
+/** The settled payment an electronic receipt names: the channel and its transaction id. */
+export interface PaidWith {
+  channel: Channel;
+  txnId: string;
+  paidAt?: number;
+}
 
 export type SettleOutcome = 'settled' | 'duplicate' | 'refund' | 'ignored';
 
@@ -157,6 +164,18 @@ export function createPayService(opts: PayServiceOptions) {
   async function confirmationFor(billNo: string): Promise<string | undefined> {
     const ps = await hub.payments.forBill(billNo);
     return ps.find((p) => p.status === 'settled' && p.token)?.token ?? undefined;
+  }
+
+  /** The payment that paid the bill (its signed confirmation and channel transaction), for the receipt. */
+  async function receiptFor(billNo: string): Promise<{ confirmation?: string; payment?: PaidWith }> {
+    const ps = await hub.payments.forBill(billNo);
+    const p = ps.find((x) => x.status === 'settled' && x.token) ?? ps.find((x) => x.status === 'settled');
+    if (!p) return {};
+    const channel = p.channel === 'alipay' || p.channel === 'wechat' ? p.channel : undefined;
+    return {
+      ...(p.token ? { confirmation: p.token } : {}),
+      ...(channel ? { payment: { channel, txnId: p.txnId } } : {}),
+    };
   }
 
   async function openOrderRow(billNo: string, channel: Channel): Promise<OrderRow | undefined> {
@@ -293,8 +312,9 @@ export function createPayService(opts: PayServiceOptions) {
     if (!known.ok) return known;
     const bill = known.value;
     if (bill.status === 'paid') {
-      const confirmation = await confirmationFor(bill.billNo);
-      return ok({ kind: 'paid', bill, ...(confirmation ? { confirmation } : {}) });
+      // The electronic receipt: the itemised bill, the channel's transaction and the signed confirmation.
+      const paidFine = await hub.fines?.byDecisionNo(bill.decisionNo);
+      return ok({ kind: 'paid', bill, ...(await receiptFor(bill.billNo)), ...(paidFine ? { fine: paidFine } : {}) });
     }
     if (bill.status === 'voided') return ok({ kind: 'voided', bill });
     // Paid another way (counter, another bill) or cancelled: taking money would only make a refund.

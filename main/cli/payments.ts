@@ -134,7 +134,8 @@ export const commands: Command[] = [
       const config: PayConfig = payConfigSchema.parse({
         // The pay page's public base: given, or the local hub this demo pairs with.
         publicBase: hubBase ?? `http://127.0.0.1:${hubPort.data}`,
-        ...sim.hubConfig(),
+        // JSAPI on: a page opened inside WeChat pays by JSAPI (simulated OAuth2), as it must for real.
+        ...sim.hubConfig({ jsapi: true }),
       });
       // The file holds private keys (the simulator's, but treat it like the real thing).
       mkdirSync(path.dirname(configFile), { recursive: true });

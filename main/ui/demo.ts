@@ -60,7 +60,8 @@ export async function startDemoHub(opts: {
         { plugin: officerBlocksPlugin },
         {
           plugin: payPlugin({
-            config: { ...sim.hubConfig(), publicBase: `http://127.0.0.1:${port}` },
+            // JSAPI on: the demo opened inside WeChat pays as WeChat requires there.
+            config: { ...sim.hubConfig({ jsapi: true }), publicBase: `http://127.0.0.1:${port}` },
             ...(opts.clock ? { clock: opts.clock } : {}),
           }),
         },

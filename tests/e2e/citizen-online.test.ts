@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncEngine } from '../../main/sync/engine.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
+import { installWeixinBridge } from '../support/weixin-bridge.ts';
 import { ensureRenderer, launchBrowser, scan, screen, startTestKiosk, type TestKiosk } from './helpers.ts';
 
 const ALIPAY_UA =
@@ -27,16 +28,24 @@ afterAll(async () => {
   await kiosk?.stop();
 });
 
-/** The phone: the QR's URL opened in the channel's app, on to the channel's own page, and pay there. */
+/**
+ * The phone: the QR's URL opened in the channel's app. Alipay's page goes on to Alipay's cashier by
+ * itself and is paid there; inside WeChat the demo pays by JSAPI (its WeixinJSBridge answered by the
+ * simulator as WeChat's client). Either way the page ends on the receipt with the confirmation.
+ */
 async function payOnPhone(url: string, ua: string): Promise<void> {
   const phone = await browser.newContext({ userAgent: ua, viewport: { width: 390, height: 844 } });
+  const wechat = ua.includes('MicroMessenger');
+  if (wechat) await installWeixinBridge(phone, kiosk.demo!.sim);
   const p = await phone.newPage();
   await p.goto(url);
-  // Alipay's page goes on to the channel by itself; WeChat's shows the button.
-  await p.waitForSelector('#pay, #state');
-  if ((await p.locator('#state').count()) === 0) await p.locator('#pay').click();
-  await p.getByRole('button', { name: /Pay/ }).click();
-  await p.waitForSelector('#state[data-state="paid"]');
+  if (!wechat) {
+    await p.waitForSelector('#state');
+    await p.getByRole('button', { name: /Pay/ }).click();
+    await p.waitForSelector('#state[data-state="paid"]');
+    await p.goto(url);
+  }
+  await p.waitForSelector('#confirmation', { timeout: 15_000 });
   await phone.close();
 }
 

@@ -7,7 +7,8 @@ import { launchChromium } from '../support/browser.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { decodeQrFromPng } from '../../printer/qr-decode.ts';
-import { ManualClock } from '../../protocol/time.ts';
+import { billAmount } from '../../protocol/money.ts';
+import { ManualClock, shanghaiDate } from '../../protocol/time.ts';
 import { enrollDevice, sampleFine, TestDevice } from '../hub/helpers.ts';
 import { ALIPAY_UA, WECHAT_UA, startPayHub, type PayHubFixture } from '../payments/helpers.ts';
 
@@ -38,8 +39,10 @@ describe('pay page in a phone browser', () => {
 
   async function bill(): Promise<{ billNo: string; url: string }> {
     const decisionNo = `11000000000009${String(++n).padStart(4, '0')}`;
-    await f.hub.fines.importRows([sampleFine(decisionNo)]);
-    const b = dev.issueBill(decisionNo, 20000);
+    // The bill asks what the hub computes for the fine (fine + 加处罚款 on the issue day), or it is refused.
+    const fine = { fineFen: 20000, decidedOn: shanghaiDate(Math.floor(Date.now() / 1000)) };
+    await f.hub.fines.importRows([sampleFine(decisionNo, '110000', fine)]);
+    const b = dev.issueBill(decisionNo, billAmount(fine, Math.floor(dev.clock.now() / 1000)).amountFen);
     return { billNo: b.billNo, url: `${f.url}/p/${b.token}` };
   }
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHubApp } from '../../hub/app.ts';
 import type { HubDb } from '../../hub/db.ts';
 import { createHubService, type HubService } from '../../hub/service.ts';
-import { ChannelSimulator, SIM_WECHAT_APP_SECRET, type SimulatorKeys } from '../../hub/channels/simulator.ts';
+import { ChannelSimulator, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { freeLoopbackPort } from '../../hub/pay/config.ts';
 import type { PayService } from '../../hub/pay/service.ts';
@@ -50,8 +50,7 @@ export async function startPayHub(
       {
         plugin: payPlugin({
           config: {
-            ...sim.hubConfig(),
-            ...(opts.jsapi ? { wechat: { ...sim.hubConfig().wechat, appSecret: SIM_WECHAT_APP_SECRET } } : {}),
+            ...sim.hubConfig({ jsapi: opts.jsapi ?? false }),
             publicBase: `http://127.0.0.1:${listenPort}`,
             sweepIntervalSeconds: opts.sweepIntervalSeconds ?? 0,
             workIntervalSeconds: opts.workIntervalSeconds ?? 0,
