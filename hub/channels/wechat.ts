@@ -6,7 +6,7 @@ import { createCipheriv, createDecipheriv, randomBytes, X509Certificate, type Ke
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { txnIdSchema } from '../../protocol/ids.ts';
-import { fail, ok, type Result } from '../../protocol/result.ts';
+import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { channelFailure } from './errors.ts';
 import { parseWechatStatement } from './statements.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
@@ -218,6 +218,8 @@ export class WechatAdapter implements ChannelAdapter {
   /** Platform keys by serial: configured ones plus downloaded certificates still valid. */
   private readonly keys = new Map<string, { key: KeyObject; expiresAt?: number; source: 'config' | 'certificate' }>();
   private certsFetchedAt = -Infinity;
+  /** The last failed certificate download, kept for the operator's health view. */
+  lastRefreshError: Failure | undefined;
   private certsFetching: Promise<Result<number>> | undefined;
 
   /** The serials currently trusted (for operators and tests). */
@@ -304,7 +306,9 @@ export class WechatAdapter implements ChannelAdapter {
       (k) => k.source === 'certificate' && k.expiresAt !== undefined && k.expiresAt - now < 86_400,
     );
     if (now - this.certsFetchedAt >= this.cfg.certificateRefreshSeconds || (soon && now - this.certsFetchedAt >= 600)) {
-      await this.refreshCertificates();
+      // A failed refresh keeps the keys we hold (still valid until they expire); the next call tries again.
+      const r = await this.refreshCertificates();
+      if (!r.ok) this.lastRefreshError = r.error;
     }
   }
 
@@ -341,7 +345,10 @@ export class WechatAdapter implements ChannelAdapter {
     if (!key && this.cfg.downloadCertificates && /^[0-9A-Fa-f]{8,40}$/.test(serial)) {
       // A certificate serial we have not seen: WeChat may have issued a new one. Ask once, at most
       // every 10 minutes, so a forger cannot make us fetch on every request.
-      if (unixSeconds(this.clock) - this.certsFetchedAt >= 600) await this.refreshCertificates();
+      if (unixSeconds(this.clock) - this.certsFetchedAt >= 600) {
+        const r = await this.refreshCertificates();
+        if (!r.ok) this.lastRefreshError = r.error;
+      }
       key = this.keyFor(serial);
     }
     if (!key) return fail('UNKNOWN_KEY', `${what}: serial ${serial.slice(0, 64)}`);

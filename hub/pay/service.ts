@@ -395,7 +395,10 @@ export function createPayService(opts: PayServiceOptions) {
       ) {
         // Paid meanwhile: the query settles it (and flags the refund); no longer ours to close.
         const q = await adapter.query(o.out_trade_no);
-        if (q.ok && q.value.status === 'paid') await settlePayment(o.channel, q.value, 'query');
+        if (q.ok && q.value.status === 'paid') {
+          const s = await settlePayment(o.channel, q.value, 'query');
+          if (!s.ok) errors.push(`${o.out_trade_no}: ${s.error.code}`);
+        }
       } else errors.push(`${o.out_trade_no}: ${c.error.code}`);
     }
     return errors.length ? { done: false, error: errors.join('; ').slice(0, 500) } : { done: true };

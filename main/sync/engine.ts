@@ -8,7 +8,7 @@ import { HEALTH_INTERVAL_S, HEALTH_PATH } from '../../protocol/health.ts';
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/connection.ts';
 import type { Fine } from '../../protocol/fines.ts';
-import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
+import { fail, failure, FailureError, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { messages, type ErrorCode } from '../../protocol/errors.ts';
 import {
   enrollResponseSchema,
@@ -808,18 +808,27 @@ export async function enroll(
     );
   }
   const now = Math.floor(kiosk.clock.now() / 1000);
-  kiosk.db.transaction(() => {
-    ensureState(kiosk.db);
+  try {
+    kiosk.db.transaction(() => {
+      ensureState(kiosk.db);
     kiosk.db
       .prepare(
         `UPDATE sync_state SET hub_url = ?, device_name = ?, region = ?, enrolled_at = ?, hub_config = ?,
            clock_offset_s = ?, cursor = 0, acked_seq = 0 WHERE id = 1`,
       )
       .run(base, e.name, e.region, now, JSON.stringify(e.config), now - e.hubTime);
-    for (const k of e.hubKeys) kiosk.trust.addHubKey(k.keyId, k.publicKey);
-    // Bill QR codes point at the hub's pay page.
-    kiosk.settings.set('hubBase', typeof e.config.publicBase === 'string' ? e.config.publicBase : base);
-  })();
+      for (const k of e.hubKeys) {
+        // A key id the kiosk already holds with another key is never replaced: enrollment stops here.
+        const added = kiosk.trust.addHubKey(k.keyId, k.publicKey);
+        if (!added.ok) throw new FailureError(added.error);
+      }
+      // Bill QR codes point at the hub's pay page.
+      kiosk.settings.set('hubBase', typeof e.config.publicBase === 'string' ? e.config.publicBase : base);
+    })();
+  } catch (err) {
+    if (err instanceof FailureError) return { ok: false, error: err.failure };
+    throw err;
+  }
   return ok(e);
 }
 

@@ -239,7 +239,10 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
         ).run(hubSeq, hubSeq, now, floor, info.region, info.name, JSON.stringify(info.config), now);
         if (!st.hub_url) throw new Error('recover: the hub address is not set');
         for (const k of info.hubKeys) {
-          if (!kiosk.trust.hubKey(k.keyId)) kiosk.trust.addHubKey(k.keyId, k.publicKey);
+          if (!kiosk.trust.hubKey(k.keyId)) {
+            const added = kiosk.trust.addHubKey(k.keyId, k.publicKey);
+            if (!added.ok) throw new RecoveryAbort(`hub key ${k.keyId}: ${added.error.message}`);
+          }
         }
         const chain = verifyChain(db);
         if (!chain.ok) throw new RecoveryAbort(`the rebuilt log breaks at ${chain.firstBroken?.seq}`);

@@ -475,7 +475,7 @@ export function App() {
   useEffect(() => {
     if (screen.name !== 'bill') return;
     const bill = screen.bill;
-    const id = setInterval(async () => {
+    const tick = async (): Promise<void> => {
       const r = await api.billStatus({ billNo: bill.billNo });
       const s = screenRef.current;
       if (!r.ok || s.name !== 'bill' || s.bill.billNo !== bill.billNo) return;
@@ -486,7 +486,8 @@ export function App() {
         clearInterval(id);
         showError(failure(r.value.status === 'expired' ? 'BILL_EXPIRED' : 'BILL_VOIDED'), { bill: r.value });
       }
-    }, status?.config.pollMs ?? 1000);
+    };
+    const id = setInterval(() => void tick(), status?.config.pollMs ?? 1000);
     return () => clearInterval(id);
   }, [screen, paid, showError, status?.config.pollMs]);
 
@@ -496,13 +497,14 @@ export function App() {
     const st = screen.bill.receipt?.state;
     if (st !== 'due' && st !== 'printing') return;
     const billNo = screen.bill.billNo;
-    const id = setInterval(async () => {
+    const tick = async (): Promise<void> => {
       const r = await api.billStatus({ billNo });
       const s = screenRef.current;
       if (!r.ok || s.name !== 'paid' || s.bill.billNo !== billNo) return;
       if (r.value.receipt?.state !== st)
         setScreen({ ...s, bill: { ...r.value, reprinted: s.bill.reprinted } });
-    }, status?.config.pollMs ?? 1000);
+    };
+    const id = setInterval(() => void tick(), status?.config.pollMs ?? 1000);
     return () => clearInterval(id);
   }, [screen, setScreen, status?.config.pollMs]);
 
