@@ -133,7 +133,8 @@ export interface ApiConfig {
 }
 
 /** The backend's receipts (main/payments/receipts.ts): printed when the payment becomes known. */
-export type ReceiptsPort = Pick<ReceiptsService, 'drain' | 'get' | 'reprint' | 'failed'>;
+export type ReceiptsPort = Pick<ReceiptsService, 'drain' | 'get' | 'reprint' | 'failed'> &
+  Partial<Pick<ReceiptsService, 'settle'>>;
 
 export interface ApiDeps {
   clock: Clock;
@@ -178,7 +179,7 @@ export interface BillDto {
   fine: FineDto;
   payment?: { channel: string; txnId: string; paidAt: number; amountFen: number };
   /** The receipt the backend prints for this bill's payment (absent while unpaid). */
-  receipt?: { state: ReceiptInfo['state']; errorCode?: string };
+  receipt?: { state: ReceiptInfo['state']; errorCode?: string; jobId?: string };
   /** True when a confirmation scanned again printed a copy of the receipt. */
   reprinted?: boolean;
 }
@@ -349,7 +350,12 @@ export function createApi(deps: ApiDeps) {
   async function dto(b: BillViewLike): Promise<BillDto> {
     const d = await billDto(b);
     const r = receipts?.get(b.billNo);
-    if (r) d.receipt = { state: r.state, ...(r.errorCode ? { errorCode: r.errorCode } : {}) };
+    if (r)
+      d.receipt = {
+        state: r.state,
+        ...(r.errorCode ? { errorCode: r.errorCode } : {}),
+        ...(r.jobId ? { jobId: r.jobId } : {}),
+      };
     return d;
   }
 
@@ -435,6 +441,8 @@ export function createApi(deps: ApiDeps) {
     await receipts.drain();
     const r = receipts.get(no);
     if (r?.state === 'printed') return ok({ printed: true });
+    if (r?.state === 'unverified')
+      return ok({ printed: true, ...(r.jobId ? { jobId: r.jobId } : {}), verified: false });
     return fail((r?.errorCode as ErrorCode | undefined) ?? 'PRINT_FAILED');
   }
 
@@ -560,7 +568,11 @@ export function createApi(deps: ApiDeps) {
         const b = await issueAndDto(i.decisionNo);
         if (!b.ok) return b;
         const p = await printBill(b.value.billNo);
-        return ok({ bill: b.value, printError: p.ok ? undefined : p.error });
+        return ok({
+          bill: b.value,
+          printError: p.ok ? undefined : p.error,
+          printed: p.ok ? p.value : undefined,
+        });
       });
     },
     async staffReprint(i: z.infer<typeof schemas.staffReprint>) {
@@ -577,11 +589,17 @@ export function createApi(deps: ApiDeps) {
         const b = await confirmPayment(i.token);
         if (!b.ok) return b;
         const p = b.value.reprinted ? ok({ printed: true }) : await printReceipt(b.value.billNo);
-        return ok({ bill: b.value, printError: p.ok ? undefined : p.error });
+        return ok({
+          bill: b.value,
+          printError: p.ok ? undefined : p.error,
+          printed: p.ok ? p.value : undefined,
+        });
       });
     },
     /** Any paid bill's receipt again, marked as a copy. */
-    async staffReprintReceipt(i: z.infer<typeof schemas.staffReprintReceipt>) {
+    async staffReprintReceipt(
+      i: z.infer<typeof schemas.staffReprintReceipt>,
+    ): Promise<Result<{ jobId?: string; verified?: boolean }>> {
       return withStaff(i.session, async () => {
         if (receipts) return receipts.reprint(i.billNo);
         const b = kiosk.getBill(i.billNo);
@@ -606,6 +624,8 @@ export function createApi(deps: ApiDeps) {
     async printConfirm(i: z.infer<typeof schemas.printConfirm>): Promise<Result<Printed>> {
       if (!printer.confirm) return fail('NOT_FOUND', 'this printer has no unverified jobs');
       const r = await printer.confirm(i.jobId, i.cameOut);
+      // A receipt waiting on this answer takes it: printed, unverified again (reprinted), or failed.
+      receipts?.settle?.(i.jobId, r);
       return r.ok ? ok({ printed: true, jobId: r.value.jobId, verified: r.value.verified ?? true }) : r;
     },
     async staffTestPage(i: z.infer<typeof schemas.staffTestPage>) {

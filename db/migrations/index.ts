@@ -11,6 +11,7 @@ import { m008Receipts } from './008_receipts.ts';
 import { m009PinGuard } from './009_pin_guard.ts';
 import { m010Recovery } from './010_recovery.ts';
 import { m016ReceiptAfterVoid } from './016_receipt_after_void.ts';
+import { m017ReceiptUnverified } from './017_receipt_unverified.ts';
 import { m018TicketParties } from './018_ticket_parties.ts';
 
 export type { Migration };
@@ -27,6 +28,7 @@ export const kioskMigrations: Migration[] = [
   m009PinGuard,
   m010Recovery,
   m016ReceiptAfterVoid,
+  m017ReceiptUnverified,
   m018TicketParties,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];

@@ -9,6 +9,7 @@ import type { Failure, Result } from '../../protocol/result.ts';
 import { api, onLink } from './api.ts';
 import { FailureText, FineDetails, Keypad, isZh, money, when } from './components.tsx';
 import { createIdleTimer, type IdleState } from './idle.ts';
+import { PaperCheck, unverifiedJob } from './paper.tsx';
 import { StaffConsole, StaffLogin, type StaffSession } from './staff.tsx';
 import { createWedgeDetector } from './wedge.ts';
 
@@ -19,7 +20,7 @@ export type Screen =
   | { name: 'fine'; fine: FineDto; back: Screen }
   | { name: 'fines'; fines: FineDto[]; back: Screen }
   | { name: 'busy' }
-  | { name: 'bill'; bill: BillDto; printed: boolean }
+  | { name: 'bill'; bill: BillDto; printed: boolean; paperJob?: string }
   | { name: 'paid'; bill: BillDto; others?: FineDto[] }
   | { name: 'error'; error: Failure; bill?: BillDto; back?: Screen }
   | { name: 'staffLogin' }
@@ -384,7 +385,9 @@ export function App() {
     async (bill: BillDto) => {
       const p = await api.printBill({ billNo: bill.billNo });
       if (!p.ok) return showError(p.error, { bill });
-      setScreen({ name: 'bill', bill, printed: true });
+      // A printer without status: the citizen says whether the paper came out.
+      const job = unverifiedJob(p.value);
+      setScreen({ name: 'bill', bill, printed: true, ...(job ? { paperJob: job } : {}) });
     },
     [setScreen, showError],
   );
@@ -490,6 +493,16 @@ export function App() {
     const id = setInterval(() => void tick(), status?.config.pollMs ?? 1000);
     return () => clearInterval(id);
   }, [screen, paid, showError, status?.config.pollMs]);
+
+  // After a person answered for an unverified receipt: show what the backend now holds.
+  const refreshReceipt = useCallback(async () => {
+    const s = screenRef.current;
+    if (s.name !== 'paid') return;
+    const r = await api.billStatus({ billNo: s.bill.billNo });
+    const now = screenRef.current;
+    if (r.ok && now.name === 'paid' && now.bill.billNo === s.bill.billNo)
+      setScreen({ ...now, bill: { ...r.value, reprinted: now.bill.reprinted } });
+  }, [setScreen]);
 
   // The receipt is printed by the backend: while it is due or printing, ask how it went.
   useEffect(() => {
@@ -621,10 +634,17 @@ export function App() {
       body = (
         <main className="screen bill" data-testid="bill-screen" data-bill={screen.bill.billNo}>
           <h1>{t('bill.title')}</h1>
-          {screen.printed && (
-            <p className="notice ok" role="status">
-              {t('bill.printed')}
-            </p>
+          {screen.paperJob ? (
+            <PaperCheck
+              jobId={screen.paperJob}
+              reprint={() => api.printBill({ billNo: screen.bill.billNo })}
+            />
+          ) : (
+            screen.printed && (
+              <p className="notice ok" role="status">
+                {t('bill.printed')}
+              </p>
+            )
           )}
           <div className="bill-grid">
             <figure className="qr">
@@ -672,13 +692,17 @@ export function App() {
       body = (
         <main className="screen paid" data-testid="paid-screen" data-receipt={rs ?? 'none'}>
           <h1>{t('paid.title')}</h1>
-          <p
-            className={rs === 'failed' ? 'notice warn' : 'notice ok'}
-            role="status"
-            data-testid="receipt-state"
-          >
-            {receiptText}
-          </p>
+          {rs === 'unverified' && screen.bill.receipt?.jobId ? (
+            <PaperCheck jobId={screen.bill.receipt.jobId} onAnswered={() => void refreshReceipt()} />
+          ) : (
+            <p
+              className={rs === 'failed' ? 'notice warn' : 'notice ok'}
+              role="status"
+              data-testid="receipt-state"
+            >
+              {receiptText}
+            </p>
+          )}
           <dl className="details">
             <dt>{t('bill.billNo')}</dt>
             <dd>{screen.bill.billNo}</dd>

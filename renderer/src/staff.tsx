@@ -3,9 +3,10 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ShiftReport } from '../../main/shift/shift.ts';
-import type { Failure } from '../../protocol/result.ts';
+import type { Failure, Result } from '../../protocol/result.ts';
 import { api, type Value } from './api.ts';
 import { FailureText, Keypad, money, when } from './components.tsx';
+import { PaperCheck, unverifiedJob, type PrintedAnswer } from './paper.tsx';
 
 export interface StaffSession {
   session: string;
@@ -206,6 +207,18 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
   const [sync, setSync] = useState<Value<'staffSync'>>();
   const [device, setDevice] = useState<Value<'staffDevice'>>();
   const [voiding, setVoiding] = useState<string>();
+  // A print on a printer without status: staff say whether the paper came out (reprint one tap away).
+  const [paper, setPaper] = useState<{ jobId: string; reprint?: () => Promise<Result<PrintedAnswer>> }>();
+  const asked = useCallback(
+    (
+      r: Result<PrintedAnswer> | PrintedAnswer | undefined,
+      reprint?: () => Promise<Result<PrintedAnswer>>,
+    ) => {
+      const jobId = unverifiedJob(r);
+      setPaper(jobId ? { jobId, ...(reprint ? { reprint } : {}) } : undefined);
+    },
+    [],
+  );
 
   const fail = useCallback(
     (error: Failure) => {
@@ -254,6 +267,8 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           if (!r.ok) return fail(r.error);
           if (r.value.printError) return setMsg({ kind: 'error', error: r.value.printError });
           setMsg({ kind: 'ok', text: t('staff.issue.done', { billNo: r.value.bill.billNo }) });
+          const billNo = r.value.bill.billNo;
+          asked(r.value.printed, () => api.staffReprint({ session: s, billNo }));
         }}
       />
     );
@@ -296,6 +311,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                         onClick={async () => {
                           const r = await api.staffReprintReceipt({ session: s, billNo: b.billNo });
                           if (!r.ok) return fail(r.error);
+                          asked(r, () => api.staffReprintReceipt({ session: s, billNo: b.billNo }));
                           setMsg({
                             kind: 'ok',
                             text: t('staff.today.receiptReprinted', { billNo: b.billNo }),
@@ -314,6 +330,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
                           onClick={async () => {
                             const r = await api.staffReprint({ session: s, billNo: b.billNo });
                             if (!r.ok) return fail(r.error);
+                            asked(r, () => api.staffReprint({ session: s, billNo: b.billNo }));
                             setMsg({ kind: 'ok', text: t('staff.today.reprinted', { billNo: b.billNo }) });
                           }}
                         >
@@ -375,6 +392,8 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           if (r.value.printError) return setMsg({ kind: 'error', error: r.value.printError });
           const key = r.value.bill.reprinted ? 'staff.confirm.copy' : 'staff.confirm.done';
           setMsg({ kind: 'ok', text: t(key, { billNo: r.value.bill.billNo }) });
+          const billNo = r.value.bill.billNo;
+          asked(r.value.printed, () => api.staffReprintReceipt({ session: s, billNo }));
         }}
       />
     );
@@ -412,6 +431,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
           onClick={async () => {
             const r = await api.staffTestPage({ session: s });
             if (!r.ok) return fail(r.error);
+            asked(r, () => api.staffTestPage({ session: s }));
             setMsg({ kind: 'ok', text: t('staff.printer.tested') });
             await load('printer');
           }}
@@ -515,6 +535,13 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
         ))}
       </nav>
       <Message msg={msg} />
+      {paper && (
+        <PaperCheck
+          jobId={paper.jobId}
+          {...(paper.reprint ? { reprint: paper.reprint } : {})}
+          onAnswered={() => void load(tab)}
+        />
+      )}
       <section className="tab-body">{body}</section>
       {voiding && (
         <VoidDialog
