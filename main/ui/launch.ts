@@ -22,6 +22,9 @@ import type { SyncEngine } from '../sync/engine.ts';
 import { officerCall } from '../officer/api.ts';
 import type { PinCost } from '../staff/staff.ts';
 
+/** The first-run staff member's name: a staff number, language-neutral (the console adds the role). */
+export const FIRST_STAFF_NAME = '001';
+
 /** The session token kept in the data folder, made on first use (random, 32 bytes, owner-only file). */
 export function keptSessionToken(dataDir: string): string {
   const file = path.join(dataDir, 'ui-session');
@@ -165,8 +168,9 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     closers.push(() => ui.close());
     let firstPin: string | undefined;
     if (ui.staff.count() === 0) {
-      // Never a universal default PIN: a random one, shown once, on the first run only.
-      const s = await ui.staff.add('Staff 1');
+      // Never a universal default PIN: a random one, shown once, on the first run only. The name is a
+      // staff number, the same in every language: the console greets by role around it (工作人员 001).
+      const s = await ui.staff.add(FIRST_STAFF_NAME);
       if (s.ok) {
         firstPin = s.value.pin;
         // Never on stdout (a service's stdout goes to the journal): a file only this user reads.

@@ -151,7 +151,7 @@ export const zh = {
     logout: '退出',
     attemptsLeft: '还可尝试 {{n}} 次',
     title: '工作人员控制台',
-    hello: '{{name}}，您好',
+    hello: '工作人员 {{name}}，您好',
     tabs: {
       issue: '开具缴款单',
       today: '今日记录',
@@ -390,7 +390,7 @@ export const en: WithOne<DeepStrings<Strings>> = {
     logout: 'Log out',
     attemptsLeft: '{{n}} tries left',
     title: 'Staff console',
-    hello: 'Hello, {{name}}',
+    hello: 'Hello, staff member {{name}}',
     tabs: {
       issue: 'Issue bill',
       today: 'Today',
