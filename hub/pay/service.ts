@@ -339,8 +339,14 @@ export function createPayService(opts: PayServiceOptions) {
     const parsed = parseBillToken(token);
     if (!parsed.ok) return parsed;
     const bill = await hub.bills.get(parsed.value.claims.billNo);
-    // Only the exact token the hub checked and stored reads the status (and the confirmation).
-    if (!bill || bill.token !== token) return fail('BILL_NOT_FOUND');
+    // Only the exact token the hub checked and stored reads the status (and the confirmation). Another
+    // validly signed token under a held number is a re-used number (a kiosk gone back in time): the one
+    // check in hub.bills.ensureKnown refuses it with BILL_CONFLICT and logs it; a forged one reads nothing.
+    if (!bill) return fail('BILL_NOT_FOUND');
+    if (bill.token !== token) {
+      const known = await hub.bills.ensureKnown(parsed.value.claims, token);
+      return !known.ok && known.error.code === 'BILL_CONFLICT' ? known : fail('BILL_NOT_FOUND');
+    }
     if (bill.status === 'paid') {
       const confirmation = await confirmationFor(bill.billNo);
       return ok({ status: 'paid', ...(confirmation ? { confirmation } : {}) });

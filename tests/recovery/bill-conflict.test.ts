@@ -70,7 +70,7 @@ describe('a re-used bill number (kiosk restored from the morning copy, offline) 
       });
       expect(paid.ok).toBe(true);
     }
-    kiosk.close();
+    k.close();
     kiosk = undefined;
     for (const x of [db(), `${db()}-wal`, `${db()}-shm`]) if (existsSync(x)) unlinkSync(x);
     copyFileSync(morning, db());
@@ -100,5 +100,10 @@ describe('a re-used bill number (kiosk restored from the morning copy, offline) 
     const { again } = await scenario(true);
     const page = await openPayPage(`${f.url}/p/${again.token}`, ALIPAY_UA);
     expect(page.status).toBeGreaterThanOrEqual(400);
+    // The waiting page's poll refuses it the same way (never "paid" with the other bill's confirmation).
+    const st = await fetch(`${f.url}/p/${again.token}/status`);
+    expect(st.status).toBe(404);
+    expect(((await st.json()) as { error: { code: string } }).error.code).toBe('BILL_CONFLICT');
+    expect((await f.hub.security.list()).counts.BILL_CONFLICT).toBeGreaterThanOrEqual(2);
   });
 });
