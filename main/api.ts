@@ -17,7 +17,6 @@ import { normalizeDecisionNo } from '../protocol/decision.ts';
 import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
 import type { ReceiptInfo, ReceiptsService } from './payments/receipts.ts';
 import type { StaffService } from './staff/staff.ts';
-import { STAFF_ENTRY_POINTS } from './staff/pinguard.ts';
 import type { ShiftReport, ShiftService } from './shift/shift.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -145,6 +144,11 @@ export interface ApiDeps {
   sync: SyncPort;
   staff: StaffService;
   shifts: ShiftService;
+  /**
+   * Where staff PINs typed on this screen count (the kiosk's counterConsole setting); 'public' when
+   * absent. Decided by the kiosk, never by the request.
+   */
+  staffEntry?: () => 'public' | 'counter';
   config?: Partial<ApiConfig>;
 }
 
@@ -290,11 +294,9 @@ const schemas = {
   otherUnpaid: z.object({ billNo }).strict(),
   // The citizen's or staff's answer to "did the paper come out?" for a job printed unverified.
   printConfirm: z.object({ jobId: z.string().min(1).max(64), cameOut: z.boolean() }).strict(),
-  // entry: where the PIN was typed (the citizen screen's staff button or a counter's console); each
-  // entry point has its own lockout (main/staff/pinguard.ts).
-  staffLogin: z
-    .object({ pin: z.string().regex(/^[0-9]{4,12}$/), entry: z.enum(STAFF_ENTRY_POINTS).optional() })
-    .strict(),
+  // No entry point here: the kiosk decides where a PIN was typed (its counterConsole setting), never the
+  // caller, so the citizen screen cannot claim the counter's separate lockout (main/staff/pinguard.ts).
+  staffLogin: z.object({ pin: z.string().regex(/^[0-9]{4,12}$/) }).strict(),
   staffLogout: z.object({ session }).strict(),
   staffToday: z.object({ session }).strict(),
   staffIssue: z.object({ session, decisionNo }).strict(),
@@ -554,7 +556,7 @@ export function createApi(deps: ApiDeps) {
       return ok((kiosk.sameVehicleUnpaid?.(b.value.decisionNo) ?? []).map(fineDto));
     },
     async staffLogin(i: z.infer<typeof schemas.staffLogin>) {
-      return staff.login(i.pin, i.entry);
+      return staff.login(i.pin, deps.staffEntry?.() ?? 'public');
     },
     async staffLogout(i: z.infer<typeof schemas.staffLogout>): Promise<Result<{ loggedOut: true }>> {
       staff.logout(i.session);

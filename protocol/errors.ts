@@ -53,7 +53,10 @@ export const messages = {
   UNAUTHORIZED: { en: 'Not authorized', zh: '未授权' },
   PIN_WRONG: { en: 'Wrong PIN', zh: 'PIN码错误' },
   PIN_WAIT: { en: 'Please wait a moment before the next try', zh: '请稍候再试' },
-  LOCKED: { en: 'Too many failed attempts; locked for a while', zh: '失败次数过多，已暂时锁定' },
+  LOCKED: {
+    en: 'Too many failed attempts; locked for a while. Staff can unlock it on the kiosk machine: finekiosk staff unlock',
+    zh: '失败次数过多，已暂时锁定。工作人员可在本机运行 finekiosk staff unlock 解锁',
+  },
   WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
   NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
   TICKET_INCOMPLETE: {

@@ -249,6 +249,7 @@ export const commands: Command[] = [
 ];
 
 const settingChecks: Record<string, z.ZodType<string>> = {
+  [SETTING.counterConsole]: z.enum(['true', 'false']),
   [SETTING.printerProfile]: z.string().superRefine((s, c) => {
     const r = resolveProfileRef(s);
     if (!r.ok) c.addIssue({ code: 'custom', message: r.error.message });

@@ -3,6 +3,7 @@
 import { openKiosk } from '../kiosk.ts';
 import { ok } from '../../protocol/result.ts';
 import { createStaffService } from '../staff/staff.ts';
+import { createPinGuard } from '../staff/pinguard.ts';
 import { optString, type Command } from './framework.ts';
 
 export const commands: Command[] = [
@@ -25,6 +26,20 @@ export const commands: Command[] = [
       const s = v as { staffId: string; name: string; pin: string };
       return `staff ${s.name} (${s.staffId}) added; PIN ${s.pin} (shown only now)`;
     },
+  },
+  {
+    path: ['staff', 'unlock'],
+    usage: 'staff unlock',
+    summary: 'clear PIN lockouts and wrong-PIN counts (staff and officer, every entry point) on this kiosk',
+    run: async (ctx) => {
+      const kiosk = openKiosk({ dataDir: ctx.dataDir });
+      try {
+        return ok({ cleared: createPinGuard(kiosk.db, kiosk.clock).unlock() });
+      } finally {
+        kiosk.close();
+      }
+    },
+    text: (v) => `PIN entry unlocked (${(v as { cleared: number }).cleared} entry points cleared)`,
   },
   {
     path: ['staff', 'list'],

@@ -10,6 +10,11 @@ export const SETTING = {
   decisionPattern: 'decisionPattern',
   /** The printer profile: a shipped profile id or a profile JSON file (printer/profiles.ts). */
   printerProfile: 'printerProfile',
+  /**
+   * 'true' on a kiosk whose screen is a staff counter's console: staff PINs typed here count against the
+   * 'counter' entry point. Set only by the operator on the machine; a request never chooses its entry.
+   */
+  counterConsole: 'counterConsole',
 } as const;
 
 export interface Settings {
@@ -21,6 +26,8 @@ export interface Settings {
   hubBase(): string;
   /** The configured decision number pattern, compiled (anchored by the pattern itself). */
   decisionPattern(): RegExp;
+  /** Where staff PINs typed on this kiosk's screen count: 'counter' on a counter console, else 'public'. */
+  staffEntry(): 'public' | 'counter';
 }
 
 export function createSettings(db: Database, opts: { hubBase?: string } = {}): Settings {
@@ -44,6 +51,7 @@ export function createSettings(db: Database, opts: { hubBase?: string } = {}): S
         ).map((r) => [r.key, r.value]),
       ),
     hubBase: () => opts.hubBase ?? s.get(SETTING.hubBase) ?? DEFAULT_HUB_BASE,
+    staffEntry: () => (s.get(SETTING.counterConsole) === 'true' ? 'counter' : 'public'),
     decisionPattern: () => {
       const source = s.get(SETTING.decisionPattern) ?? DEFAULT_DECISION_PATTERN;
       if (patternCache?.source !== source) patternCache = { source, re: new RegExp(source) };

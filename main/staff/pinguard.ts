@@ -68,6 +68,12 @@ export interface PinGuard {
    * PIN_WRONG {attemptsLeft} otherwise; retryAfter is in seconds.
    */
   attempt<T>(role: PinRole, entry: string, check: () => Promise<T | undefined>): Promise<Result<T>>;
+  /**
+   * Clears the counts and locks (all roles and entry points, or one role) and returns how many entry
+   * points were locked or counting. For staff at the machine (`finekiosk staff unlock`), so a passer-by
+   * who locked the screen never keeps staff out.
+   */
+  unlock(role?: PinRole): number;
 }
 
 export function createPinGuard(
@@ -114,6 +120,13 @@ export function createPinGuard(
     });
 
   return {
+    unlock(role) {
+      return writeTx(db, () =>
+        role === undefined
+          ? db.prepare('DELETE FROM pin_guard').run().changes
+          : db.prepare('DELETE FROM pin_guard WHERE role = ?').run(role).changes,
+      );
+    },
     async attempt(role, entry, check) {
       const b = begin(role, entry);
       if ('refused' in b) return b.refused;

@@ -155,6 +155,7 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     sync: opts.sync ?? localSync(kiosk),
     staff,
     shifts,
+    staffEntry: () => kiosk.settings.staffEntry(),
     ...(opts.config ? { config: opts.config } : {}),
   });
   const server = await startServer({

@@ -129,7 +129,7 @@ export const zh = {
       LOCKED: '请稍后再试，或联系其他工作人员。',
       default: '请重试，或联系工作人员。',
     },
-    lockedFor: '失败次数过多，已暂时锁定，请 {{n}} 秒后再试',
+    lockedFor: '失败次数过多，已暂时锁定，请 {{n}} 秒后再试；工作人员可在本机运行 finekiosk staff unlock 解锁',
   },
   unavailable: {
     title: '服务暂不可用',
@@ -368,7 +368,7 @@ export const en: WithOne<DeepStrings<Strings>> = {
       LOCKED: 'Try again later, or ask another member of staff.',
       default: 'Please try again, or ask staff.',
     },
-    lockedFor: 'Too many failed attempts; locked. Try again in {{n}} s',
+    lockedFor: 'Too many failed attempts; locked. Try again in {{n}} s, or staff can unlock it on the kiosk machine: finekiosk staff unlock',
   },
   unavailable: {
     title: 'Service temporarily unavailable',
