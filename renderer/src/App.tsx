@@ -11,7 +11,7 @@ import { FailureText, FineDetails, Keypad, isZh, money, when } from './component
 import { createIdleTimer, type IdleState } from './idle.ts';
 import { PaperCheck, unverifiedJob } from './paper.tsx';
 import { StaffConsole, StaffLogin, type StaffSession } from './staff.tsx';
-import { createWedgeDetector } from './wedge.ts';
+import { createWedgeDetector, scanKeyListener } from './wedge.ts';
 
 export type Screen =
   | { name: 'start' }
@@ -426,11 +426,7 @@ export function App() {
       maxGapMs: status?.config.scanGapMs ?? 30,
       onScan: (code) => void onScan(code),
     });
-    const onKey = (e: KeyboardEvent) => {
-      const el = e.target as HTMLElement | null;
-      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) return;
-      if (wedge.key(e.key)) e.preventDefault();
-    };
+    const onKey = scanKeyListener(wedge);
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
   }, [onScan, status?.config.scanGapMs]);
@@ -806,7 +802,13 @@ export function App() {
       );
       break;
     case 'staff':
-      body = <StaffConsole session={screen.session} onLogout={reset} />;
+      body = (
+        <StaffConsole
+          session={screen.session}
+          scanGapMs={status?.config.scanGapMs ?? 30}
+          onLogout={reset}
+        />
+      );
       break;
   }
 

@@ -7,6 +7,7 @@ import type { Failure, Result } from '../../protocol/result.ts';
 import { api, type Value } from './api.ts';
 import { FailureText, Keypad, money, when } from './components.tsx';
 import { PaperCheck, unverifiedJob, type PrintedAnswer } from './paper.tsx';
+import { createWedgeDetector, scanKeyListener } from './wedge.ts';
 
 export interface StaffSession {
   session: string;
@@ -69,10 +70,37 @@ function Message({ msg }: { msg: Msg }) {
  * One text field and its button. The field has the focus from the start and gets it back after each
  * submit, so a barcode scanner (a keyboard that types fast and presses Enter) works without a tap.
  */
-function TextForm(props: { label: string; submit: string; id: string; onSubmit(v: string): Promise<void> }) {
+/**
+ * One text field and its button. With `scans` (the 确认支付 tab), a scan made while focus is elsewhere
+ * (after any tap) is taken as this field's input and submitted, never lost.
+ */
+function TextForm(props: {
+  label: string;
+  submit: string;
+  id: string;
+  scans?: { gapMs: number };
+  onSubmit(v: string): Promise<void>;
+}) {
   const [v, setV] = useState('');
   const ref = useRef<HTMLInputElement>(null);
+  const submitRef = useRef(props.onSubmit);
+  submitRef.current = props.onSubmit;
   useEffect(() => ref.current?.focus(), []);
+  const gapMs = props.scans?.gapMs;
+  useEffect(() => {
+    if (gapMs === undefined) return;
+    const wedge = createWedgeDetector({
+      clock: { now: () => performance.now() },
+      maxGapMs: gapMs,
+      onScan: (code) => {
+        setV('');
+        void submitRef.current(code.trim()).then(() => ref.current?.focus());
+      },
+    });
+    const onKey = scanKeyListener(wedge);
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [gapMs]);
   const go = async (e: FormEvent) => {
     e.preventDefault();
     if (!v.trim()) return;
@@ -196,7 +224,8 @@ function VoidDialog(props: { billNo: string; onVoid(reason: string): Promise<voi
   );
 }
 
-export function StaffConsole(props: { session: StaffSession; onLogout(): void }) {
+export function StaffConsole(props: { session: StaffSession; scanGapMs?: number; onLogout(): void }) {
+  const scanGapMs = props.scanGapMs ?? 30;
   const { t } = useTranslation();
   const s = props.session.session;
   const [tab, setTab] = useState<Tab>('today');
@@ -384,6 +413,7 @@ export function StaffConsole(props: { session: StaffSession; onLogout(): void })
     body = (
       <TextForm
         id="confirm-token"
+        scans={{ gapMs: scanGapMs }}
         label={t('staff.confirm.label')}
         submit={t('staff.confirm.submit')}
         onSubmit={async (token) => {

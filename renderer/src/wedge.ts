@@ -48,3 +48,23 @@ export function createWedgeDetector(opts: WedgeOptions): WedgeDetector {
     },
   };
 }
+
+/** The part of a KeyboardEvent the scan listener reads. */
+export interface ScanKeyEvent {
+  key: string;
+  target: EventTarget | null;
+  preventDefault(): void;
+}
+
+/**
+ * A window keydown listener (capture phase) feeding `wedge` the keys typed outside a text field: a text
+ * field takes its own scan as typing. A key that ends a scan is swallowed, so the scanner's Enter never
+ * presses the button that happens to have focus (a tap on the 确认支付 tab moves focus off its field).
+ */
+export function scanKeyListener(wedge: WedgeDetector): (e: ScanKeyEvent) => void {
+  return (e) => {
+    const el = e.target as { tagName?: string } | null;
+    if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) return;
+    if (wedge.key(e.key)) e.preventDefault();
+  };
+}

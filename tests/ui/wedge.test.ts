@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../protocol/time.ts';
-import { createWedgeDetector } from '../../renderer/src/wedge.ts';
+import { createWedgeDetector, scanKeyListener } from '../../renderer/src/wedge.ts';
 
 function feed(text: string, gapMs: number) {
   const clock = new ManualClock(1_000);
@@ -69,5 +69,32 @@ describe('keyboard-wedge scanner detector', () => {
       w.key(k);
     }
     expect(scans).toEqual(['ABcd']);
+  });
+});
+
+describe('scan key listener (the 确认支付 tab after a tap)', () => {
+  const press = (keys: string[], target: { tagName: string }) => {
+    const clock = new ManualClock(1_000);
+    const scans: string[] = [];
+    const listener = scanKeyListener(createWedgeDetector({ clock, onScan: (c) => scans.push(c) }));
+    const swallowed: string[] = [];
+    for (const key of keys) {
+      clock.advance(8);
+      listener({ key, target: target as unknown as EventTarget, preventDefault: () => swallowed.push(key) });
+    }
+    return { scans, swallowed };
+  };
+  const token = 'c1.eyJiaWxsTm8iOiIxIn0.sig';
+
+  it('takes a scan made while a button has focus, and swallows its Enter so the button is not pressed', () => {
+    const { scans, swallowed } = press([...token, 'Enter'], { tagName: 'BUTTON' });
+    expect(scans).toEqual([token]);
+    expect(swallowed).toEqual(['Enter']);
+  });
+
+  it('leaves a scan into a text field to the field itself', () => {
+    const { scans, swallowed } = press([...token, 'Enter'], { tagName: 'INPUT' });
+    expect(scans).toEqual([]);
+    expect(swallowed).toEqual([]);
   });
 });
