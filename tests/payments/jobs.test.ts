@@ -46,9 +46,10 @@ function setup(opts: { refundApproval?: boolean; jsapi?: boolean } = {}) {
   afterAll(async () => {
     await ctx.f.close();
   });
+  // Decided the day before T0: no 加处罚款 yet, so the bill's amount is the fine (the hub checks it).
   const newBill = async (amountFen = 20000): Promise<{ billNo: string; url: string }> => {
     const decisionNo = `2200000000000${String(++ctx.n).padStart(5, '0')}`;
-    await ctx.f.hub.fines.importRows([sampleFine(decisionNo, '110000', { fineFen: amountFen })]);
+    await ctx.f.hub.fines.importRows([sampleFine(decisionNo, '110000', { fineFen: amountFen, decidedOn: '2026-11-20' })]);
     const b = ctx.dev.issueBill(decisionNo, amountFen);
     return { billNo: b.billNo, url: `${ctx.f.url}/p/${b.token}` };
   };
@@ -161,7 +162,7 @@ describe('notifications and the background jobs', () => {
     await f.sim.pay('alipay', pc.outTradeNo!);
     const paidD = await f.sim.pay('wechat', pd.outTradeNo!);
     await f.pay.whenIdle();
-    expect((await f.hub.bills.get(b.billNo))?.status).toBe('open');
+    expect((await f.hub.bills.get(b.billNo))?.status).toBe('live');
     f.sim.statementHook = (channel, rows) => {
       let out = rows.map((r) => (r.outTradeNo === pc.outTradeNo ? { ...r, amountFen: 12001 } : r));
       out = out.filter((r) => r.outTradeNo !== pd.outTradeNo);
