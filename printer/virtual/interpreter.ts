@@ -19,6 +19,8 @@ export interface Page {
   qrData: string[];
   /** Commands seen that the interpreter does not know (first byte, hex), for diagnosis. */
   unknown: string[];
+  /** Why the job was ended here (page too long, job too large), when it was. */
+  ended?: string;
 }
 
 export interface InterpreterHooks {
@@ -32,9 +34,30 @@ export interface InterpreterHooks {
   canPrint?(): boolean;
   beep?(times: number): void;
   reply?(bytes: Uint8Array): void;
+  /** The job broke a limit (InterpreterLimits) and was ended, with why. */
+  ended?(why: string): void;
 }
 
 type Style = { align: 0 | 1 | 2; bold: boolean; w: number; h: number };
+
+/**
+ * What a job may be before the virtual printer ends it, as a real printer's paper roll and buffer bound it:
+ * a flood of line feeds or random bytes ends with a clear message, never unbounded memory.
+ */
+export interface InterpreterLimits {
+  /** Longest page in dots (8 dots per mm at 203 dpi); default 16,000 (2 m of paper). */
+  maxPageDots: number;
+  /** Most bytes in one job (one connection or file); default 1 MiB (a raster bill is under 16 KB). */
+  maxJobBytes: number;
+}
+
+export const DEFAULT_LIMITS: InterpreterLimits = { maxPageDots: 16_000, maxJobBytes: 1 << 20 };
+
+// ESC commands with one parameter byte the interpreter consumes without rendering their effect (code
+// table, font, underline, spacing…), so the parameter never prints as a stray character.
+const ESC_ONE_PARAM = new Set([0x74, 0x4d, 0x52, 0x2d, 0x47, 0x20, 0x33, 0x4a, 0x7b, 0x55, 0x56, 0x63, 0x72]);
+// GS commands with one parameter byte (barcode height/width/HRI, inversion, smoothing).
+const GS_ONE_PARAM = new Set([0x48, 0x68, 0x77, 0x66, 0x42, 0x62]);
 
 export class Interpreter {
   private buf = new Uint8Array(0);
@@ -47,28 +70,53 @@ export class Interpreter {
   private qr = { size: 3, level: 'M' as 'L' | 'M' | 'Q' | 'H', data: '' };
   private page: Omit<Page, 'bitmap'> = { lines: [], kanjiSegments: [], qrData: [], unknown: [] };
   private dirty = false;
+  private fed = 0;
+  /** Set once the job broke a limit: every later byte is counted and dropped. */
+  stopped: string | undefined;
+  private readonly limits: InterpreterLimits;
 
   constructor(
     readonly width: number,
     private readonly hooks: InterpreterHooks,
-  ) {}
+    limits: Partial<InterpreterLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** Ends the job with a message: the page so far is delivered with it, the rest is dropped. */
+  private stop(why: string): void {
+    if (this.stopped) return;
+    this.stopped = why;
+    this.buf = new Uint8Array(0);
+    this.lineText = '';
+    this.page.ended = why;
+    this.dirty = true;
+    this.finishPage();
+    this.hooks.ended?.(why);
+  }
 
   /** Feeds bytes; complete commands run now, a partial one waits for more. */
   feed(data: Uint8Array): void {
+    if (this.stopped) return;
+    this.fed += data.length;
+    if (this.fed > this.limits.maxJobBytes) {
+      return this.stop(`job ended: more than ${this.limits.maxJobBytes} bytes in one job`);
+    }
     const merged = new Uint8Array(this.buf.length + data.length);
     merged.set(this.buf);
     merged.set(data, this.buf.length);
     let i = 0;
-    while (i < merged.length) {
+    while (i < merged.length && !this.stopped) {
       const used = this.step(merged, i);
       if (used === 0) break; // incomplete
       i += used;
     }
-    this.buf = merged.slice(i);
+    if (!this.stopped) this.buf = merged.slice(i);
   }
 
   /** Ends the stream: a page with anything on it is delivered even without a cut. */
   end(): void {
+    if (this.stopped) return;
     this.flushText();
     if (this.dirty) this.finishPage();
   }
@@ -120,7 +168,17 @@ export class Interpreter {
           this.hooks.beep?.(b[i + 2]!);
           return 4;
         }
-        if (f === 0x21) return this.setThen(() => undefined, 3);
+        // ESC ! n: print mode; bit 3 emphasized, bit 4 double height, bit 5 double width (font B, bit 0,
+        // is not drawn: the bundled font has one size).
+        if (f === 0x21)
+          return this.setThen(() => {
+            const n = b[i + 2]!;
+            this.style.bold = (n & 0x08) !== 0;
+            this.style.h = n & 0x10 ? 2 : 1;
+            this.style.w = n & 0x20 ? 2 : 1;
+          }, 3);
+        if (ESC_ONE_PARAM.has(f)) return this.unknownCmd(b, i, 3);
+        if (f === 0x32) return 2; // ESC 2: default line spacing, which is what is drawn
         return this.unknownCmd(b, i, 2);
       }
       case 0x1c: {
@@ -175,6 +233,7 @@ export class Interpreter {
           if (!need(5 + len)) return 0;
           if (b[i + 2] === 0x6b) this.qrCommand(b.subarray(i + 5, i + 5 + len));
           else if (b[i + 2] === 0x48) this.processId(b.subarray(i + 5, i + 5 + len));
+          else if (b[i + 2] === 0x4c) this.page.unknown.push('GS ( L graphics (logo): not rendered');
           else this.page.unknown.push(`1d28${b[i + 2]!.toString(16)}`);
           return 5 + len;
         }
@@ -185,6 +244,32 @@ export class Interpreter {
           if (this.printing() && (b[i + 2] === 1 || b[i + 2] === 49))
             this.hooks.reply?.(Uint8Array.of(this.hooks.paperStatus?.() ?? 0));
           return 3;
+        }
+        if (f === 0x6b) {
+          // GS k m: a barcode. m 0-6: data up to NUL; m 65-79: n then n bytes. Consumed whole (never
+          // stray text) and reported as not rendered.
+          if (!need(3)) return 0;
+          const m = b[i + 2]!;
+          let n: number;
+          if (m <= 6) {
+            const nul = b.indexOf(0, i + 3);
+            if (nul < 0) return 0;
+            n = nul + 1 - i;
+          } else {
+            if (!need(4)) return 0;
+            n = 4 + b[i + 3]!;
+            if (!need(n)) return 0;
+          }
+          this.page.unknown.push('GS k barcode: not rendered');
+          return n;
+        }
+        if (f === 0x4c || f === 0x57) {
+          if (!need(4)) return 0;
+          return this.unknownCmd(b, i, 4); // GS L / GS W: left margin, print width
+        }
+        if (GS_ONE_PARAM.has(f)) {
+          if (!need(3)) return 0;
+          return this.unknownCmd(b, i, 3);
         }
         return this.unknownCmd(b, i, 2);
       }
@@ -263,6 +348,12 @@ export class Interpreter {
   private advance(dots: number): void {
     this.y += dots;
     this.dirty = true;
+    if (this.y > this.limits.maxPageDots) this.pageTooLong();
+  }
+
+  private pageTooLong(): void {
+    this.y = Math.min(this.y, this.limits.maxPageDots);
+    this.stop(`job ended: page longer than ${this.limits.maxPageDots} dots without a cut`);
   }
 
   private xFor(w: number): number {
@@ -272,6 +363,7 @@ export class Interpreter {
 
   private drawBitmap(bm: Bitmap): void {
     if (!this.printing()) return;
+    if (this.y + bm.height > this.limits.maxPageDots) return this.pageTooLong();
     const x0 = this.xFor(bm.width);
     this.ensure(this.y + bm.height);
     for (let yy = 0; yy < bm.height; yy++) {
@@ -311,6 +403,7 @@ export class Interpreter {
     }
     chunks.push(cur);
     for (const chunk of chunks) {
+      if (this.stopped) return;
       this.page.lines.push(chunk);
       let width = 0;
       for (const ch of chunk) width += (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { encodeStatus } from '../status.ts';
-import { Interpreter, type Page } from './interpreter.ts';
+import { DEFAULT_LIMITS, Interpreter, type Page } from './interpreter.ts';
 import { bitmapToPng } from './png.ts';
 
 export const virtualStateSchema = z
@@ -140,7 +140,8 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
           socket.resetAndDestroy();
         } else state.dropAfterBytes -= d.length;
       }
-      received.push(d);
+      // Kept for saving only up to the job limit: a flood costs no more memory than one large job.
+      if (conn.bytes < DEFAULT_LIMITS.maxJobBytes) received.push(d);
       conn.bytes += d.length;
       conn.firstDataAt ??= Date.now();
       conn.lastDataAt = Date.now();
