@@ -306,7 +306,7 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
       <>
         <h2>{t('staff.today.bills')}</h2>
         {today && today.bills.length > 0 ? (
-          <table className="table" data-testid="today-bills">
+          <table className="table cards" data-testid="today-bills">
             <thead>
               <tr>
                 <th scope="col">{t('bill.billNo')}</th>
@@ -323,12 +323,12 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
             <tbody>
               {today.bills.map((b) => (
                 <tr key={b.billNo} data-bill={b.billNo} data-status={b.status}>
-                  <td>{b.billNo}</td>
-                  <td>{b.decisionNo}</td>
-                  <td>{money(b.amountFen)}</td>
-                  <td>{when(b.issuedAt)}</td>
-                  <td>{t(`staff.today.status.${b.status}`)}</td>
-                  <td data-receipt={b.receipt}>
+                  <td data-label={t('bill.billNo')}>{b.billNo}</td>
+                  <td data-label={t('fine.decisionNo')}>{b.decisionNo}</td>
+                  <td data-label={t('bill.amount')}>{money(b.amountFen)}</td>
+                  <td data-label={t('fine.time')}>{when(b.issuedAt)}</td>
+                  <td data-label={t('staff.today.state')}>{t(`staff.today.status.${b.status}`)}</td>
+                  <td data-label={t('staff.today.receipt')} data-receipt={b.receipt}>
                     {b.receipt ? t(`staff.today.receiptState.${b.receipt}`) : '—'}
                   </td>
                   <td>
@@ -384,7 +384,7 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
         )}
         <h2>{t('staff.today.payments')}</h2>
         {today && today.payments.length > 0 ? (
-          <table className="table" data-testid="today-payments">
+          <table className="table cards" data-testid="today-payments">
             <thead>
               <tr>
                 <th scope="col">{t('bill.billNo')}</th>
@@ -396,10 +396,12 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
             <tbody>
               {today.payments.map((p) => (
                 <tr key={`${p.billNo}-${p.paidAt}`}>
-                  <td>{p.billNo}</td>
-                  <td>{t(`paid.channel.${p.channel}`, { defaultValue: p.channel })}</td>
-                  <td>{money(p.amountFen)}</td>
-                  <td>{when(p.paidAt)}</td>
+                  <td data-label={t('bill.billNo')}>{p.billNo}</td>
+                  <td data-label={t('staff.shift.channel')}>
+                    {t(`paid.channel.${p.channel}`, { defaultValue: p.channel })}
+                  </td>
+                  <td data-label={t('bill.amount')}>{money(p.amountFen)}</td>
+                  <td data-label={t('paid.paidAt')}>{when(p.paidAt)}</td>
                 </tr>
               ))}
             </tbody>
