@@ -117,9 +117,11 @@ for (const storage of STORAGES) {
       expect([revoked.status, revoked.json.error.code]).toEqual([401, 'KEY_REVOKED']);
       const forged = reader.key.slice(0, -4) + 'AAAA';
       expect((await api.call('GET', '/api/v1/events', { key: forged })).json.error.code).toBe('UNAUTHORIZED');
-      const calls = await t.db.query<Json>(
-        "SELECT * FROM api_calls WHERE route <> '/api/v1/openapi.json' ORDER BY id",
-      );
+      // A call is logged once its answer is sent (onResponse): wait for the last one's row.
+      const logged = () =>
+        t.db.query<Json>("SELECT * FROM api_calls WHERE route <> '/api/v1/openapi.json' ORDER BY id");
+      await expect.poll(async () => (await logged()).rows.length).toBe(5);
+      const calls = await logged();
       expect(calls.rows.map((c: Json) => [c.key_id, c.status])).toEqual([
         [null, 401],
         [reader.id, 403],
