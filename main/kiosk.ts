@@ -76,6 +76,10 @@ export function openKiosk(opts: KioskOptions): Kiosk {
   if (!opts.allowMissingDb && existsSync(path.join(dataDir, KEY_FILE)) && dbIsMissingOrEmpty(dbFile)) {
     throw new FailureError(failure('DB_MISSING', `${dbFile} is missing or empty beside ${KEY_FILE}`));
   }
+  // A database without its key: minting a new key would sign as another device over this one's records.
+  if (!existsSync(path.join(dataDir, KEY_FILE)) && !dbIsMissingOrEmpty(dbFile)) {
+    throw new FailureError(failure('DEVICE_KEY_MISSING', `${path.join(dataDir, KEY_FILE)} is missing beside ${dbFile}`));
+  }
   const identity = loadOrCreateIdentity(dataDir);
   const db = openDatabase(dbFile);
   privateFilesIn(dataDir);
@@ -137,5 +141,7 @@ export function openKiosk(opts: KioskOptions): Kiosk {
 /** kiosk.db absent, or 0 bytes (a file truncated or made empty by a power cut or a bad copy). */
 function dbIsMissingOrEmpty(file: string): boolean {
   if (!existsSync(file)) return true;
-  return statSync(file).size === 0 && !existsSync(`${file}-wal`);
+  // A 0-byte main file is empty even beside a -wal: SQLite writes page 1 to the main file when it
+  // first turns WAL on, so a real history never has a 0-byte kiosk.db.
+  return statSync(file).size === 0;
 }

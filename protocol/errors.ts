@@ -103,6 +103,10 @@ export const messages = {
     en: 'kiosk.db is missing or empty beside an existing device key; nothing was started. Run `finekiosk recover --hub URL` to rebuild it from the hub, or `finekiosk device new` to start as a new device',
     zh: '设备密钥存在但 kiosk.db 缺失或为空，未启动。请运行 finekiosk recover --hub 地址 从中心服务器重建，或运行 finekiosk device new 作为新设备',
   },
+  DEVICE_KEY_MISSING: {
+    en: 'device.key is missing beside an existing kiosk.db; nothing was started and no new key was made. Put the device key back from its backup, or move kiosk.db aside and run `finekiosk device new` to start as a new device',
+    zh: '已有 kiosk.db 但设备密钥 device.key 缺失，未启动，也未生成新密钥。请从备份放回设备密钥，或将 kiosk.db 移走后运行 finekiosk device new 作为新设备',
+  },
   RECOVERY_FAILED: {
     en: 'Recovery stopped and changed nothing; the events the hub sent do not form a valid chain',
     zh: '恢复已停止，未做任何更改：中心服务器发来的事件链无效',

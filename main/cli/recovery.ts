@@ -1,6 +1,6 @@
 // Recovery commands: rebuild this kiosk's records from the hub after its database went back in time, or
 // retire this device deliberately and start as a new one. See docs/operations.md.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fail, FailureError, ok } from '../../protocol/result.ts';
 import { KEY_FILE } from '../identity/identity.ts';
@@ -40,6 +40,10 @@ export const commands: Command[] = [
     options: { hub: { type: 'string' } },
     run: async (ctx) => {
       let kiosk: Kiosk;
+      // A recovery that fails must not leave behind a fresh kiosk.db that later opens as an empty kiosk.
+      const dbFile = path.join(ctx.dataDir, DB_FILE);
+      const created = !existsSync(dbFile) || statSync(dbFile).size === 0;
+      let done = false;
       try {
         kiosk = openKiosk({ dataDir: ctx.dataDir, allowMissingDb: true });
       } catch (e) {
@@ -69,6 +73,7 @@ export const commands: Command[] = [
         const engine = new SyncEngine(kiosk, { network: false });
         const r = await recoverFromHub(kiosk, engine);
         if (!r.ok) return r;
+        done = true;
         const pull = await engine.pullAll();
         const push = await engine.pushAll();
         return ok({
@@ -80,6 +85,7 @@ export const commands: Command[] = [
         });
       } finally {
         kiosk.close();
+        if (created && !done) for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
       }
     },
     text: reportText,
