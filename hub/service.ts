@@ -839,6 +839,7 @@ export function createHubService(opts: HubServiceOptions) {
             billNo: b.bill_no,
             status: b.status,
             amountFen: Number(b.amount_fen),
+            issuedAt: Number(b.issued_at),
             expiresAt: billFromRow(b).payableUntil,
           }
         : undefined,
@@ -850,6 +851,9 @@ export function createHubService(opts: HubServiceOptions) {
       // Money the channel took for a bill that cannot take it: kept and paid back, never dropped.
       if (b && ['BILL_PAID', 'BILL_VOIDED', 'PAID_AFTER_EXPIRY'].includes(a.error.code))
         return flag(a.error.code);
+      // A channel's money dated before its bill (clocks far apart) is still money: paid back. A device's
+      // confirmation dated so is no payment at all and records nothing.
+      if (b && a.error.code === 'PAID_BEFORE_ISSUE' && o.source === 'channel') return flag(a.error.code);
       return a;
     }
     const bill = b!;
@@ -996,8 +1000,12 @@ export function createHubService(opts: HubServiceOptions) {
           v.value.claims.deviceId !== dev.id ||
           v.value.claims.billNo !== p.billNo ||
           v.value.claims.amountFen !== p.amountFen ||
-          v.value.claims.decisionNo !== p.decisionNo
+          v.value.claims.decisionNo !== p.decisionNo ||
+          v.value.claims.issuedAt !== p.issuedAt ||
+          v.value.claims.expiresAt !== p.expiresAt
         ) {
+          // Every claim the signed token carries must equal the event's, or a device could store times
+          // (a backdated issue day dodging the late fee) that the printed token does not say.
           return reject('MALFORMED', 'bill token does not match the event');
         }
         // A device issues, replaces and voids only bills in its own number range (hub/trust/acts.ts).
@@ -1008,7 +1016,14 @@ export function createHubService(opts: HubServiceOptions) {
         }
         pending.bills.push({
           e,
-          row: [p.billNo, p.decisionNo, p.amountFen, p.issuedAt, p.expiresAt, p.token],
+          row: [
+            v.value.claims.billNo,
+            v.value.claims.decisionNo,
+            v.value.claims.amountFen,
+            v.value.claims.issuedAt,
+            v.value.claims.expiresAt,
+            p.token,
+          ],
         });
         if (p.replaces) {
           pending.voids.push({ e, billNo: p.replaces, reason: 'reissued', at: p.issuedAt, mayReject: false });
@@ -1041,6 +1056,17 @@ export function createHubService(opts: HubServiceOptions) {
           c.paidAt !== p.paidAt
         ) {
           return reject('MALFORMED', 'the event does not match its confirmation token');
+        }
+        // A retired key may have leaked: what it signed is taken only for a payment this hub itself holds.
+        const signedBy = hubKeys.get(c.keyId);
+        if (signedBy?.retiredAt !== undefined && signedBy.retiredAt !== null) {
+          const own = await tx.query('SELECT 1 FROM payments WHERE channel = $1 AND txn_id = $2', [
+            c.channel,
+            c.txnId,
+          ]);
+          if (own.rows.length === 0) {
+            return reject('KEY_RETIRED', `key ${c.keyId} is retired and payment ${c.txnId} is not held here`);
+          }
         }
         await flushPending(tx, dev, pending);
         const b = await tx.query<{ device_id: string; decision_no: string }>(
@@ -1097,7 +1123,8 @@ export function createHubService(opts: HubServiceOptions) {
         }
         if (h) return undefined;
         await needFeed();
-        await upsertFines(tx, [p.fine]);
+        // A new ticket's fine is owed: only money (a settled payment) ever marks it paid.
+        await upsertFines(tx, [{ ...p.fine, status: 'unpaid' }]);
         return undefined;
       }
       default:
@@ -1145,14 +1172,25 @@ export function createHubService(opts: HubServiceOptions) {
       return true;
     });
     if (ok.length === 0) return;
-    await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = ANY($1::text[]) AND status = 'live'", [
-      ok.map((v) => v.billNo),
-    ]);
+    const changed = await tx.query<{ bill_no: string }>(
+      "UPDATE bills SET status = 'voided' WHERE bill_no = ANY($1::text[]) AND status = 'live' RETURNING bill_no",
+      [ok.map((v) => v.billNo)],
+    );
+    // A void is recorded only where it voided something: a live bill, or a bill the hub does not hold yet
+    // (so its token, scanned later, is refused). A paid bill stays paid and is never also listed as voided.
+    const held = await tx.query<{ bill_no: string }>(
+      'SELECT bill_no FROM bills WHERE bill_no = ANY($1::text[])',
+      [ok.map((v) => v.billNo)],
+    );
+    const heldSet = new Set(held.rows.map((r) => r.bill_no));
+    const changedSet = new Set(changed.rows.map((r) => r.bill_no));
+    const rec = ok.filter((v) => changedSet.has(v.billNo) || !heldSet.has(v.billNo));
+    if (rec.length === 0) return;
     await tx.query(
       `INSERT INTO voids (bill_no, reason, at, device_id)
        SELECT b, r, a, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(b, r, a)
        ON CONFLICT DO NOTHING`,
-      [ok.map((v) => v.billNo), ok.map((v) => v.reason), ok.map((v) => v.at), dev.id],
+      [rec.map((v) => v.billNo), rec.map((v) => v.reason), rec.map((v) => v.at), dev.id],
     );
   }
 

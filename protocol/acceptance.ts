@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import type { BillState } from './bills.ts';
 import { fail, ok, type Result } from './result.ts';
 import { verifyText } from './signing.ts';
+import { MAX_CLOCK_SKEW_SECONDS } from './sync.ts';
 import { parseConfirmationToken, type ConfirmationClaims } from './tokens.ts';
 
 /** A trusted hub key; `retiredAt` (Unix seconds) when it was retired: it then verifies only earlier payments. */
@@ -21,6 +22,8 @@ export interface AcceptBill {
   billNo: string;
   status: BillState;
   amountFen: number;
+  /** When the bill was issued (Unix seconds): no payment of it can be older. */
+  issuedAt: number;
   expiresAt: number;
 }
 
@@ -46,7 +49,7 @@ export interface AcceptContext {
 /**
  * Decides whether a payment may pay its bill. Returns 'new' (record it), 'repeat' (already recorded for
  * this bill; change nothing) or a failure with one of: BILL_NOT_FOUND, WRONG_BILL, BILL_VOIDED,
- * AMOUNT_MISMATCH, PAID_AFTER_EXPIRY, ALREADY_USED, BILL_PAID. Amounts in fen, times in Unix seconds.
+ * AMOUNT_MISMATCH, PAID_BEFORE_ISSUE, PAID_AFTER_EXPIRY, ALREADY_USED, BILL_PAID. Amounts in fen, times in Unix seconds.
  * The hub turns BILL_PAID, BILL_VOIDED and PAID_AFTER_EXPIRY of money a channel already took into a refund.
  */
 export function acceptPayment(p: PaymentFacts, c: AcceptContext): Result<'new' | 'repeat'> {
@@ -57,6 +60,11 @@ export function acceptPayment(p: PaymentFacts, c: AcceptContext): Result<'new' |
   if (b.status === 'voided' && !c.heldByHub) return fail('BILL_VOIDED', p.billNo);
   if (p.amountFen !== b.amountFen) {
     return fail('AMOUNT_MISMATCH', `bill ${b.amountFen} fen, payment ${p.amountFen} fen`);
+  }
+  // A payment is never older than its bill (less the clock skew tolerated between devices): else a retired,
+  // leaked hub key could sign a payment "before its retirement" for a bill issued after it.
+  if (p.paidAt < b.issuedAt - MAX_CLOCK_SKEW_SECONDS) {
+    return fail('PAID_BEFORE_ISSUE', `paid ${p.paidAt}, issued ${b.issuedAt}`);
   }
   if (p.paidAt > b.expiresAt) return fail('PAID_AFTER_EXPIRY', `paid ${p.paidAt}, expired ${b.expiresAt}`);
   if (c.txnSeen !== 'never') return fail('ALREADY_USED', p.txnId);

@@ -17,6 +17,7 @@ export const messages = {
   BILL_PAID: { en: 'The bill is already paid', zh: '缴款单已缴纳' },
   AMOUNT_MISMATCH: { en: 'Amount does not match the bill', zh: '金额与缴款单不符' },
   PAID_AFTER_EXPIRY: { en: 'Payment time is after the bill expired', zh: '支付时间晚于缴款单有效期' },
+  PAID_BEFORE_ISSUE: { en: 'Payment time is before the bill was issued', zh: '支付时间早于缴款单开具时间' },
   ALREADY_USED: { en: 'This payment confirmation was already used', zh: '该支付凭证已被使用' },
   BAD_FILE: { en: 'The file has errors; nothing was imported', zh: '文件有错误，未导入任何数据' },
   NOT_FOUND: { en: 'Not found', zh: '未找到' },

@@ -257,10 +257,15 @@ export function createPayService(opts: PayServiceOptions) {
    * order per bill: a Native one, or one for another payer, is closed first (a Native code_url and a
    * JSAPI prepay cannot share an out_trade_no). The prepay_id is kept in pay_url as jsapi:{openid}:{id}.
    */
-  async function jsapiOrder(bill: PayBill, openid: string): Promise<Result<{ prepayId: string; outTradeNo: string }>> {
-    const adapter = opts.channels.wechat as (ChannelAdapter & {
-      createJsapiOrder?: (i: CreateJsapiInput) => Promise<Result<{ prepayId: string }>>;
-    }) | undefined;
+  async function jsapiOrder(
+    bill: PayBill,
+    openid: string,
+  ): Promise<Result<{ prepayId: string; outTradeNo: string }>> {
+    const adapter = opts.channels.wechat as
+      | (ChannelAdapter & {
+          createJsapiOrder?: (i: CreateJsapiInput) => Promise<Result<{ prepayId: string }>>;
+        })
+      | undefined;
     if (!adapter?.createJsapiOrder) return fail('MALFORMED', 'wechat JSAPI is not configured');
     const existing = await openOrderRow(bill.billNo, 'wechat');
     const mine = `jsapi:${openid}:`;
@@ -270,9 +275,10 @@ export function createPayService(opts: PayServiceOptions) {
     if (existing) {
       const c = await adapter.close(existing.out_trade_no);
       if (!c.ok && c.error.details?.channelCode !== 'ORDER_NOT_EXIST') return c;
-      await hub.db.query("UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'", [
-        existing.out_trade_no,
-      ]);
+      await hub.db.query(
+        "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
+        [existing.out_trade_no],
+      );
     }
     const outTradeNo = makeOutTradeNo(bill.billNo, 'wechat');
     const ins = await hub.db.query(
@@ -328,7 +334,8 @@ export function createPayService(opts: PayServiceOptions) {
     const payable = await hub.bills.payable(bill);
     if (!payable.ok) return payable;
     const shown = fine ? { fine } : {};
-    if (!channel || !opts.channels[channel]) return ok({ kind: 'choose', bill, channels: configured, ...shown });
+    if (!channel || !opts.channels[channel])
+      return ok({ kind: 'choose', bill, channels: configured, ...shown });
     const o = await orderFor(bill, channel, notifyBase);
     if (!o.ok) return o;
     return ok({ kind: 'order', bill, channel, ...o.value, ...shown });
@@ -478,8 +485,15 @@ export function createPayService(opts: PayServiceOptions) {
   async function reconcileJob(job: PayJob): Promise<JobOutcome> {
     const r = await reconcile(String(job.payload.date));
     if (r.ok) {
-      const issues = r.value.reduce((n, x) => n + x.channelOnly.length + x.hubOnly.length + x.amountDiffs.length, 0);
-      log('reconciliation done', { date: job.payload.date, issues, settled: r.value.reduce((n, x) => n + x.settled.length, 0) });
+      const issues = r.value.reduce(
+        (n, x) => n + x.channelOnly.length + x.hubOnly.length + x.amountDiffs.length,
+        0,
+      );
+      log('reconciliation done', {
+        date: job.payload.date,
+        issues,
+        settled: r.value.reduce((n, x) => n + x.settled.length, 0),
+      });
       return { done: true };
     }
     return { done: false, error: r.error.code };
@@ -543,7 +557,9 @@ export function createPayService(opts: PayServiceOptions) {
         if (outcome === 'settled') await queueCloseOthers(order.bill_no, order.out_trade_no);
         return ok(outcome);
       }
-    } else if (['BILL_VOIDED', 'PAID_AFTER_EXPIRY', 'BILL_NOT_FOUND'].includes(s.error.code)) {
+    } else if (
+      ['BILL_VOIDED', 'PAID_AFTER_EXPIRY', 'PAID_BEFORE_ISSUE', 'BILL_NOT_FOUND'].includes(s.error.code)
+    ) {
       // The channel has the money but the bill cannot take it: keep the record, pay it back.
       outcome = 'refund';
       await flagRefund(order, p, s.error.code);

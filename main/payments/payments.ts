@@ -85,7 +85,13 @@ export function createPaymentsService(db: Database, clock: Clock, trust: TrustSe
       // the hub holds wins over a void made here offline: the money is there, the citizen gets a receipt.
       const a = acceptPayment(c, {
         bill: b
-          ? { billNo: b.bill_no, status: b.status, amountFen: b.amount_fen, expiresAt: b.expires_at }
+          ? {
+              billNo: b.bill_no,
+              status: b.status,
+              amountFen: b.amount_fen,
+              issuedAt: b.issued_at,
+              expiresAt: b.expires_at,
+            }
           : undefined,
         txnSeen: !used ? 'never' : used.bill_no === c.billNo ? 'this-bill' : 'other-bill',
         repeatIsHarmless: source === 'hub',

@@ -1,11 +1,11 @@
-// atk10: attacks on issue 10 that are expected to hold (kept to show what was attacked).
+// Attacks on issue 10's money rules from a lying device (a disabled key; a reissue over a paid bill).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { enrollDevice, sampleFine, startTestHub, TestDevice, type TestHub } from '../hub/helpers.ts';
+import { enrollDevice, sampleFine, startTestHub, TestDevice, type TestHub } from './helpers.ts';
 
 const DAY = new Date().toISOString().slice(0, 10);
 const FINE = '110000000000000101';
 
-describe('atk10 held (pglite)', () => {
+describe('money rules held against a lying device (pglite)', () => {
   let t: TestHub;
   let victim: TestDevice;
   let rogue: TestDevice;
@@ -34,13 +34,19 @@ describe('atk10 held (pglite)', () => {
     expect(!r.ok && r.error.code).toBe('DEVICE_DISABLED');
   });
 
-  it('LOW: pay page for a bill whose fine was paid a second ago: refused (held); a reissue replacing a paid bill leaves a voids row for the paid bill', async () => {
+  it('LOW: pay page for a bill whose fine was paid a second ago: refused (held); a reissue replacing a paid bill is kept, refused BILL_PAID for the staff void, and leaves no voids row', async () => {
     const a = victim.issueBill(FINE, 20000);
     await victim.push(t.url, victim.events);
     const b = rogue.issueBill(FINE, 20000);
     await rogue.push(t.url, rogue.events);
     const now = Math.floor(Date.now() / 1000);
-    const s = await t.hub.payments.settle({ billNo: a.billNo, amountFen: 20000, channel: 'alipay', txnId: 'P1', paidAt: now });
+    const s = await t.hub.payments.settle({
+      billNo: a.billNo,
+      amountFen: 20000,
+      channel: 'alipay',
+      txnId: 'P1',
+      paidAt: now,
+    });
     expect(s.ok && s.value.status).toBe('settled');
     const bb = (await t.hub.bills.get(b.billNo))!;
     expect(bb.status).toBe('voided');

@@ -1,9 +1,8 @@
-// atk10: attacks on issue 10 (money rules enforced by the hub). Each test states the expected behaviour;
-// a failing test is a weakness.
+// Attacks on issue 10's money rules enforced by the hub: a device that lies, a leaked retired hub key.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeBillToken, makeConfirmationToken } from '../../protocol/tokens.ts';
 import { billTimeCheck } from '../../protocol/billtime.ts';
-import { enrollDevice, sampleFine, STORAGES, startTestHub, TestDevice, type TestHub } from '../hub/helpers.ts';
+import { enrollDevice, sampleFine, STORAGES, startTestHub, TestDevice, type TestHub } from './helpers.ts';
 
 const DAY = new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number): string => new Date(Date.now() - n * 86400_000).toISOString().slice(0, 10);
@@ -20,7 +19,7 @@ async function money(t: TestHub): Promise<string> {
   return JSON.stringify(parts);
 }
 
-describe.each(STORAGES)('atk10 on %s', (storage) => {
+describe.each(STORAGES)('money rules against attacks on %s', (storage) => {
   let t: TestHub;
   let victim: TestDevice;
   let rogue: TestDevice;
@@ -126,10 +125,13 @@ describe.each(STORAGES)('atk10 on %s', (storage) => {
     ]);
     const f = await t.hub.fines.byDecisionNo(no);
     // Expected: refused, or the fine created unpaid.
-    expect({ rejected: r.json.rejected, status: f?.status }).not.toMatchObject({ rejected: [], status: 'paid' });
+    expect({ rejected: r.json.rejected, status: f?.status }).not.toMatchObject({
+      rejected: [],
+      status: 'paid',
+    });
   });
 
-  it('HELD?: bill numbers with case games, zero, leading zero, prefix ids, other device are refused NOT_OWN_BILL', async () => {
+  it('bill numbers with case games, zero, leading zero, prefix ids, other device are refused NOT_OWN_BILL', async () => {
     const now = Math.floor(Date.now() / 1000);
     const nos = [
       `${rogue.id}-1`,
@@ -144,7 +146,14 @@ describe.each(STORAGES)('atk10 on %s', (storage) => {
     const codes: string[] = [];
     for (const billNo of nos) {
       const before = await money(t);
-      const claims = { billNo, decisionNo: FINE, amountFen: 20000, issuedAt: now, expiresAt: now + 14400, deviceId: rogue.id };
+      const claims = {
+        billNo,
+        decisionNo: FINE,
+        amountFen: 20000,
+        issuedAt: now,
+        expiresAt: now + 14400,
+        deviceId: rogue.id,
+      };
       let token: string;
       try {
         token = makeBillToken(claims, rogue.privateKey);
@@ -152,7 +161,9 @@ describe.each(STORAGES)('atk10 on %s', (storage) => {
         codes.push('CANNOT_SIGN');
         continue;
       }
-      const r = await rogue.push(t.url, [rogue.append('bill.issued', { ...claims, fineFen: 20000, lateFeeFen: 0, token })]);
+      const r = await rogue.push(t.url, [
+        rogue.append('bill.issued', { ...claims, fineFen: 20000, lateFeeFen: 0, token }),
+      ]);
       if (r.status !== 200) {
         codes.push(`HTTP${r.status}:${r.json?.error?.code}`);
         rogue.events.pop();
@@ -164,7 +175,7 @@ describe.each(STORAGES)('atk10 on %s', (storage) => {
     expect(codes.filter((c) => c === 'APPLIED')).toEqual([]);
   });
 
-  it('HELD?: a replayed push (same events, new nonce) and a reordered batch change nothing', async () => {
+  it('a replayed push (same events, new nonce) and a reordered batch change nothing', async () => {
     const b = rogue.issueBill(FINE, 20000);
     await rogue.push(t.url, rogue.events);
     rogue.append('bill.voided', { billNo: b.billNo, reason: 'staff', at: 1 });
@@ -185,14 +196,26 @@ describe.each(STORAGES)('atk10 on %s', (storage) => {
     await rogue.push(t.url, rogue.events);
     const now = Math.floor(Date.now() / 1000);
     const rs = await Promise.all([
-      t.hub.payments.settle({ billNo: a.billNo, amountFen: 20000, channel: 'alipay', txnId: 'RA', paidAt: now }),
-      t.hub.payments.settle({ billNo: b.billNo, amountFen: 20000, channel: 'wechat', txnId: 'RW', paidAt: now }),
+      t.hub.payments.settle({
+        billNo: a.billNo,
+        amountFen: 20000,
+        channel: 'alipay',
+        txnId: 'RA',
+        paidAt: now,
+      }),
+      t.hub.payments.settle({
+        billNo: b.billNo,
+        amountFen: 20000,
+        channel: 'wechat',
+        txnId: 'RW',
+        paidAt: now,
+      }),
     ]);
     const st = rs.map((r) => (r.ok ? r.value.status : r.error.code)).sort();
     expect(st).toEqual(['refund', 'settled']);
     const settled = await t.db.query("SELECT count(*)::int AS n FROM payments WHERE status = 'settled'");
-    expect(Number(settled.rows[0].n)).toBe(1);
+    expect(Number(settled.rows[0]?.n)).toBe(1);
     const refunds = await t.db.query('SELECT amount_fen FROM pay_refunds');
-    expect(refunds.rows.map((r: { amount_fen: number }) => Number(r.amount_fen))).toEqual([20000]);
+    expect(refunds.rows.map((r) => Number(r.amount_fen))).toEqual([20000]);
   });
 });
