@@ -2,7 +2,9 @@
 // Pay channel simulator, this kiosk enrolled with that hub, and the sync engine running, so a bill paid
 // on the simulated phone turns the kiosk's screen to paid by itself.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writePrivateFile } from '../../db/private.ts';
 import { runAdmin } from '../../hub/admin.ts';
 import { CONSOLE_PREFIX } from '../../hub/console/routes.ts';
@@ -34,6 +36,15 @@ export interface DemoHub {
 
 /** Where the demo hub's first-run console password is written (0600), in the hub's data folder. */
 export const firstOperatorFile = (hubDir: string): string => path.join(hubDir, 'first-run-operator.txt');
+
+/** The sample fines (marked as samples, not real data) the demo hub loads into an empty hub. */
+const DEMO_SAMPLE_FINES = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'samples',
+  'fines.sample.json',
+);
 
 /** The console account the demo makes on its first run (role admin). */
 export const DEMO_OPERATOR = 'admin';
@@ -75,6 +86,12 @@ export async function startDemoHub(opts: {
   }
   let firstFile: string | undefined;
   try {
+    // The demo hub holds the same sample fines the kiosk loads on its first run, so a sample bill can be paid
+    // end to end: the pay page prices a bill from the hub's own copy of its fine.
+    if ((await hub.hub.fines.count()) === 0 && existsSync(DEMO_SAMPLE_FINES)) {
+      const loaded = await hub.hub.fines.importFile(DEMO_SAMPLE_FINES);
+      if (!loaded.ok) throw new Error(`the demo hub refused the sample fines: ${loaded.error.message}`);
+    }
     const ops = await runAdmin(hub.hub, 'operator.list', {}, 'demo');
     if (ops.ok && (ops.value as unknown[]).length === 0) {
       // Never a default password: a random one for the first console account, in a file only this user
