@@ -1,7 +1,7 @@
 // A hub with the pay plugin, on PGlite (or PostgreSQL when DATABASE_URL is set), talking to the
 // channel simulator; one shared clock for hub, simulator and device.
 import pino from 'pino';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { buildHubApp } from '../../hub/app.ts';
 import type { HubDb } from '../../hub/db.ts';
 import { createHubService, type HubService } from '../../hub/service.ts';
@@ -33,7 +33,14 @@ export async function startPayHub(
   storage: 'pglite' | 'postgres',
   clock: ManualClock,
   keys: SimulatorKeys,
-  opts: { sweepIntervalSeconds?: number; workIntervalSeconds?: number; refundApproval?: boolean; jsapi?: boolean } = {},
+  opts: {
+    sweepIntervalSeconds?: number;
+    workIntervalSeconds?: number;
+    refundApproval?: boolean;
+    jsapi?: boolean;
+    /** More hub route plugins beside the pay page (e.g. the officer number blocks). */
+    plugins?: { plugin: FastifyPluginAsync<{ hub: HubService }> }[];
+  } = {},
 ): Promise<PayHubFixture> {
   const sim = new ChannelSimulator({ clock, keys });
   await sim.start(0);
@@ -60,6 +67,7 @@ export async function startPayHub(
           onService: (s) => (pay = s),
         }),
       },
+      ...(opts.plugins ?? []),
     ],
   });
   await app.listen({ port: listenPort, host: '127.0.0.1' });
