@@ -41,3 +41,36 @@ export function billTimeCheck(
   if (now >= payableUntil) return fail('BILL_EXPIRED');
   return ok({ payableUntil });
 }
+
+/**
+ * No true clock reading is earlier than this (Unix seconds, 2026-01-01 00:00 UTC): this version was
+ * built after it. A clock reading before it has been reset (a dead RTC battery, a wrong manual setting).
+ */
+export const EARLIEST_TRUE_TIME_S = 1_767_225_600;
+
+/**
+ * Whether a device's clock may stamp a new record: CLOCK_OFF when `nowS` (Unix seconds) is before
+ * EARLIEST_TRUE_TIME_S, or more than 5 minutes (MAX_CLOCK_SKEW_SECONDS) before `lastRecordS`, the
+ * time of the newest record the device already committed (a clock that jumped back). Catches the
+ * backward jumps the hub's offset cannot, offline included; details: { floorS, behindSeconds }.
+ */
+export function clockFloorCheck(nowS: number, lastRecordS?: number): Result<void> {
+  if (nowS < EARLIEST_TRUE_TIME_S) {
+    return fail(
+      'CLOCK_OFF',
+      `the clock reads ${new Date(nowS * 1000).toISOString()}, before this version was built`,
+      {
+        floorS: EARLIEST_TRUE_TIME_S,
+        behindSeconds: EARLIEST_TRUE_TIME_S - nowS,
+      },
+    );
+  }
+  if (lastRecordS !== undefined && nowS < lastRecordS - MAX_CLOCK_SKEW_SECONDS) {
+    const m = Math.ceil((lastRecordS - nowS) / 60);
+    return fail('CLOCK_OFF', `the clock went back ${m} minute(s) before the last record this device wrote`, {
+      floorS: lastRecordS,
+      behindSeconds: lastRecordS - nowS,
+    });
+  }
+  return ok(undefined);
+}

@@ -125,8 +125,8 @@ export const messages = {
     zh: '数据库被其他进程长时间占用，请重试，并确认没有第二个程序在使用同一数据目录',
   },
   CLOCK_OFF: {
-    en: "This kiosk's clock differs from the hub's by more than 5 minutes; bills are not issued until the time is corrected",
-    zh: '本机时钟与中心服务器相差超过5分钟，校正时间前不能开单',
+    en: "This kiosk's clock is wrong (more than 5 minutes off the hub's, or earlier than records it already wrote); bills are not issued until the time is corrected",
+    zh: '本机时钟不准（与中心服务器相差超过5分钟，或早于本机已写入的记录），校正时间前不能开单',
   },
   BILL_FROM_FUTURE: {
     en: "The bill's issue time is ahead of the hub's clock: the issuing device's clock is wrong. Ask staff for a new bill",

@@ -130,7 +130,7 @@ export function createBillsService(
   };
 
   const issueTx = db.transaction((decisionNo: string): Result<BillView> => {
-    const guard = issueGuard(db);
+    const guard = issueGuard(db, clock.now());
     if (!guard.ok) return guard;
     const fr = fineRow.get(decisionNo);
     if (!fr) return fail('FINE_NOT_FOUND', decisionNo);

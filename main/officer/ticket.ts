@@ -189,7 +189,7 @@ export function createTicketService(kiosk: Kiosk, codes: () => CodeTable): Ticke
 
     try {
       const decisionNo = writeTx(db, () => {
-        const guard = issueGuard(db);
+        const guard = issueGuard(db, clock.now());
         if (!guard.ok) throw new FailureError(guard.error);
         const now = unixSeconds(clock);
         const taken = takeNextNumber(db);

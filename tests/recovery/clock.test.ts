@@ -7,10 +7,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openKiosk, type Kiosk } from '../../main/kiosk.ts';
 import { enroll, measuredOffset, SyncEngine, syncStatus } from '../../main/sync/engine.ts';
-import { billPayableUntil, billTimeCheck } from '../../protocol/billtime.ts';
+import { billPayableUntil, billTimeCheck, clockFloorCheck } from '../../protocol/billtime.ts';
 import type { Fine } from '../../protocol/fines.ts';
 import { ManualClock, systemClock } from '../../protocol/time.ts';
 import { sampleFine, startTestHub, type TestHub } from '../hub/helpers.ts';
+import { fine, fixture, T0 } from '../kiosk/helpers.ts';
 
 const H = 3600;
 const REAL = 1_790_000_000;
@@ -116,5 +117,39 @@ describe('the offset does not count a long poll wait', () => {
     expect((await engine.pullAll()).ok).toBe(true);
     expect((await engine.pullOnce(3)).ok).toBe(true);
     expect(Math.abs(syncStatus(kiosk).clockOffsetSeconds ?? 99)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('a kiosk clock that jumped back (no hub needed to notice)', () => {
+  it('below the last record it wrote, or before the build date: CLOCK_OFF; back in range: issues again', () => {
+    const f = fixture({ sample: false });
+    try {
+      const [a, b, c] = ['3101012026990001', '3101012026990002', '3101012026990003'];
+      f.kiosk.fines.upsertMany([a, b, c].map((decisionNo) => fine({ decisionNo })));
+      expect(f.kiosk.bills.issue(a!).ok).toBe(true);
+      // NTP stepping a few seconds back is not a jump.
+      f.clock.advance(-30_000);
+      expect(f.kiosk.bills.issue(b!).ok).toBe(true);
+      // A day back (a reset RTC, a wrong manual setting): below the newest record.
+      f.clock.advance(-24 * H * 1000);
+      const back = f.kiosk.bills.issue(c!);
+      expect(!back.ok && back.error.code).toBe('CLOCK_OFF');
+      if (!back.ok) {
+        expect(back.error.messageZh).toContain('早于本机已写入的记录');
+        expect(back.error.details?.behindSeconds).toBeGreaterThan(23 * H);
+      }
+      f.clock.set(Date.UTC(2001, 0, 1));
+      const reset = f.kiosk.bills.issue(c!);
+      expect(!reset.ok && reset.error.code).toBe('CLOCK_OFF');
+      expect(clockFloorCheck(Date.UTC(2001, 0, 1) / 1000).ok).toBe(false);
+      // Nothing was written while refused; the clock set right issues again.
+      const events = f.kiosk.outbox.verify().events;
+      expect(f.kiosk.bills.issue(c!).ok).toBe(false);
+      expect(f.kiosk.outbox.verify().events).toBe(events);
+      f.clock.set(T0 + 60_000);
+      expect(f.kiosk.bills.issue(c!).ok).toBe(true);
+    } finally {
+      f.cleanup();
+    }
   });
 });
