@@ -2,7 +2,7 @@
 // opening the storage itself when no hub runs.
 import { z } from 'zod';
 import { fail, ok, type Result } from '../protocol/result.ts';
-import { listOpenRefunds } from './pay/service.ts';
+import { listRefunds } from './pay/refunds.ts';
 import { payAdmin, payAdminSchemas } from './pay/admin.ts';
 import type { HubService } from './service.ts';
 import { renewEpoch } from './feed/identity.ts';
@@ -59,12 +59,17 @@ export async function runAdmin(
   actor = 'cli',
 ): Promise<Result<unknown>> {
   if (isServiceOp(op)) return runServiceAdmin(hub, op, args, actor);
-  const r = await runCoreAdmin(hub, op, args);
+  const r = await runCoreAdmin(hub, op, args, actor);
   if (op in schemas && !CORE_READS.has(op)) await auditCore(hub, op, args, r, actor);
   return r;
 }
 
-async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise<Result<unknown>> {
+async function runCoreAdmin(
+  hub: HubService,
+  op: string,
+  args: unknown,
+  actor: string,
+): Promise<Result<unknown>> {
   if (!(op in schemas)) return fail('MALFORMED', `unknown admin operation ${op}`);
   const p = schemas[op as AdminOp].safeParse(args ?? {});
   if (!p.success)
@@ -100,11 +105,11 @@ async function runCoreAdmin(hub: HubService, op: string, args: unknown): Promise
     case 'stats':
       return ok(await hub.stats());
     case 'pay.refunds':
-      return ok(await listOpenRefunds(hub.db));
+      return ok(await listRefunds(hub.db));
     case 'pay.refund':
     case 'pay.reconcile':
     case 'pay.reconciliations':
-      return payAdmin(hub, op, a);
+      return payAdmin(hub, op, a, actor);
     case 'security.report':
       return ok(
         await hub.security.list({

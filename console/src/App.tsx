@@ -279,9 +279,15 @@ function Refunds({ ro }: { ro: boolean }) {
           String(r.reason),
           // A state this console does not know yet is shown as the hub names it.
           t(`refunds.states.${String(r.status)}`, { defaultValue: String(r.status) }),
-          String(r.approvedBy ?? '-'),
-          r.approvedBy ? (
-            t('refunds.approved')
+          // Who approved it; an automatic refund (no approval asked) once it is under way.
+          r.approvedBy
+            ? String(r.approvedBy)
+            : ['flagged', 'pending_approval'].includes(String(r.status))
+              ? '-'
+              : t('refunds.auto'),
+          // The states an approval acts on (hub/pay/refunds.ts APPROVABLE): waiting, or failed and retried.
+          !['flagged', 'pending_approval', 'failed'].includes(String(r.status)) ? (
+            ''
           ) : (
             <button
               key="a"
@@ -294,7 +300,7 @@ function Refunds({ ro }: { ro: boolean }) {
                 })
               }
             >
-              {t('refunds.approve')}
+              {t(r.status === 'failed' ? 'refunds.retry' : 'refunds.approve')}
             </button>
           ),
         ])}

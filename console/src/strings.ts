@@ -52,6 +52,8 @@ export const zh = {
   },
   refunds: {
     approve: '批准',
+    retry: '重试',
+    auto: '自动',
     approved: '已批准',
     amount: '金额',
     reason: '原因',
@@ -164,6 +166,8 @@ export const en: typeof zh = {
   },
   refunds: {
     approve: 'Approve',
+    retry: 'Retry',
+    auto: 'Automatic',
     approved: 'Approved',
     amount: 'Amount',
     reason: 'Reason',

@@ -16,7 +16,9 @@ import {
   replayDead,
   webhookAddSchema,
 } from './webhooks.ts';
-import { approveRefund, deviceHealthList, refundList, securityLog } from './health.ts';
+import { deviceHealthList, securityLog } from './health.ts';
+import { listRefunds } from '../pay/refunds.ts';
+import { approveRefundAsOperator, payAdminSchemas } from '../pay/admin.ts';
 import { addOperator, listOperators, operatorAddSchema, setOperatorDisabled } from '../console/operators.ts';
 
 const id = z.object({ id: z.string().min(1).max(64) });
@@ -37,7 +39,7 @@ export const serviceSchemas = {
   'audit.read': z.object({ limit: z.number().int().min(1).max(1000).default(100) }),
   'device.health': z.object({}),
   'refund.list': z.object({}),
-  'refund.approve': z.object({ channel: z.string().min(1), txnId: z.string().min(1) }),
+  'refund.approve': payAdminSchemas['pay.refund'],
   'payment.search': paymentSearchSchema,
   'security.log': z.object({}),
 } as const;
@@ -69,7 +71,7 @@ export async function auditCore(
   actor: string,
 ): Promise<void> {
   const a = (args ?? {}) as Record<string, unknown>;
-  const target = [a.id, a.name, a.key, a.billNo, a.deviceId].find((x) => typeof x === 'string') as
+  const target = [a.id, a.name, a.key, a.billNo, a.deviceId, a.txnId].find((x) => typeof x === 'string') as
     string | undefined;
   await audit(hub.db, {
     at: hub.nowS(),
@@ -146,9 +148,9 @@ async function dispatch(
     case 'device.health':
       return ok(await deviceHealthList(hub));
     case 'refund.list':
-      return ok(await refundList(db));
+      return ok(await listRefunds(db));
     case 'refund.approve':
-      return approveRefund(db, String(a.channel), String(a.txnId), actor, hub.nowS());
+      return approveRefundAsOperator(hub, String(a.channel), String(a.txnId), actor);
     case 'payment.search':
       return ok(await searchPayments(db, a as z.infer<typeof paymentSearchSchema>));
     case 'security.log':

@@ -1,12 +1,11 @@
 // Device health as kiosks report it (protocol/health.ts) and the fleet view the console and the metrics
-// read; refunds waiting for an operator's approval.
+// read; the security log as the console shows it. (Refunds and their approval: hub/pay/refunds.ts.)
 import { listSecurity } from '../trust/security.ts';
 import type { FastifyPluginAsync } from 'fastify';
-import { failure, fail, ok, type Result } from '../../protocol/result.ts';
+import { failure } from '../../protocol/result.ts';
 import { HEALTH_PATH, healthReportSchema, OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { MAX_BODY_BYTES } from '../../protocol/sync.ts';
 import type { HubQueryable } from '../db.ts';
-import { createRefunds } from '../pay/refunds.ts';
 import type { HubService } from '../service.ts';
 import { serviceStatus } from './routes.ts';
 
@@ -103,84 +102,6 @@ export const healthPlugin: FastifyPluginAsync<{ hub: HubService }> = async (app,
     return { ok: true, hubTime: hub.nowS() };
   });
 };
-
-export interface RefundView {
-  channel: string;
-  txnId: string;
-  billNo: string;
-  outTradeNo: string;
-  amountFen: number;
-  reason: string;
-  /** The refund flow's state (hub/pay/refunds.ts): flagged, pending_approval, approved, processing, success, failed. */
-  status: string;
-  createdAt: number;
-  resolvedAt: number | null;
-  approvedBy: string | null;
-  approvedAt: number | null;
-}
-
-/** Refunds the hub has flagged (a second payment of a paid bill ...), with their approval. */
-export async function refundList(db: HubQueryable): Promise<RefundView[]> {
-  const r = await db.query<{
-    channel: string;
-    txn_id: string;
-    bill_no: string;
-    out_trade_no: string;
-    amount_fen: number;
-    reason: string;
-    status: string;
-    created_at: number;
-    resolved_at: number | null;
-    approved_by: string | null;
-    approved_at: number | null;
-  }>(
-    `SELECT r.channel, r.txn_id, r.bill_no, r.out_trade_no, r.amount_fen, r.reason, r.status, r.created_at, r.resolved_at,
-       coalesce(a.approved_by, r.approved_by) AS approved_by, a.approved_at
-     FROM pay_refunds r LEFT JOIN refund_approvals a ON a.channel = r.channel AND a.txn_id = r.txn_id
-     ORDER BY r.created_at DESC, r.txn_id LIMIT 500`,
-  );
-  return r.rows.map((x) => ({
-    channel: x.channel,
-    txnId: x.txn_id,
-    billNo: x.bill_no,
-    outTradeNo: x.out_trade_no,
-    amountFen: Number(x.amount_fen),
-    reason: x.reason,
-    status: x.status,
-    createdAt: Number(x.created_at),
-    resolvedAt: x.resolved_at === null ? null : Number(x.resolved_at),
-    approvedBy: x.approved_by,
-    approvedAt: x.approved_at === null ? null : Number(x.approved_at),
-  }));
-}
-
-/**
- * An operator's approval of a flagged refund, through the payment channels' refund flow (hub/pay/refunds.ts:
- * the approval queues the refund job, which executes it through the channel). The approval is also kept in
- * refund_approvals (who and when, shown by the console).
- */
-export async function approveRefund(
-  db: HubQueryable,
-  channel: string,
-  txnId: string,
-  by: string,
-  nowS: number,
-): Promise<Result<RefundView>> {
-  const r = await createRefunds({ db, channels: {}, now: () => nowS, approval: true }).approve(
-    channel,
-    txnId,
-    by,
-  );
-  if (!r.ok) return r;
-  await db.query(
-    `INSERT INTO refund_approvals (channel, txn_id, approved_by, approved_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT DO NOTHING`,
-    [channel, txnId, by, nowS],
-  );
-  const all = await refundList(db);
-  const v = all.find((x) => x.channel === channel && x.txnId === txnId);
-  return v ? ok(v) : fail('NOT_FOUND');
-}
 
 export interface RefusedEventView {
   deviceId: string;

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { SYNC_PATHS } from '../../protocol/sync.ts';
 import type { HubService } from '../service.ts';
+import { REFUND_STATES } from '../pay/refunds.ts';
 import { operatorSession } from '../console/routes.ts';
 import { runningProgress } from './batches.ts';
 import { authenticateApiKey } from './keys.ts';
@@ -59,18 +60,16 @@ export function hubMetrics(hub: HubService): { registry: Registry; observe: Fast
   });
   new Gauge({
     name: 'finekiosk_refunds',
-    help: 'Refunds flagged, by state (open, approved, resolved)',
+    help: 'Refunds, by the state of their refund flow (hub/pay/refunds.ts: flagged, pending_approval, approved, processing, success, failed)',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      const r = await hub.db.query<{ open: number; approved: number; resolved: number }>(
-        `SELECT count(*) FILTER (WHERE r.resolved_at IS NULL AND a.txn_id IS NULL)::int AS open,
-                count(*) FILTER (WHERE r.resolved_at IS NULL AND a.txn_id IS NOT NULL)::int AS approved,
-                count(*) FILTER (WHERE r.resolved_at IS NOT NULL)::int AS resolved
-         FROM pay_refunds r LEFT JOIN refund_approvals a ON a.channel = r.channel AND a.txn_id = r.txn_id`,
+      const r = await hub.db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM pay_refunds GROUP BY status',
       );
-      const x = r.rows[0];
-      for (const s of ['open', 'approved', 'resolved'] as const) this.set({ state: s }, Number(x?.[s] ?? 0));
+      this.reset();
+      for (const s of REFUND_STATES) this.set({ state: s }, 0);
+      for (const x of r.rows) this.set({ state: x.status }, Number(x.n));
     },
   });
   new Gauge({

@@ -7,6 +7,7 @@ import { sql as payJobs } from './005_pay_jobs.ts';
 import { sql as recovery } from './006_recovery.ts';
 import { sql as service } from '../integration/migration.ts';
 import { sql as money } from './004_money.ts';
+import { sql as refundApproval } from './009_refund_approval.ts';
 
 export interface HubMigration {
   id: number;
@@ -23,5 +24,6 @@ export const hubMigrations: HubMigration[] = [
   { id: 5, name: '005_pay_jobs', sql: payJobs },
   { id: 6, name: '006_recovery', sql: recovery },
   { id: 7, name: '007_service', sql: service },
+  { id: 9, name: '009_refund_approval', sql: refundApproval },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },
 ];

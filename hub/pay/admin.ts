@@ -5,7 +5,7 @@ import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { HubService } from '../service.ts';
 import { buildAdapters, loadPayConfig } from './config.ts';
 import { listReconciliations } from './reconcile.ts';
-import { createRefunds } from './refunds.ts';
+import { approveRefund, type RefundRecord } from './refunds.ts';
 import { createPayService, type PayHub, type PayService } from './service.ts';
 
 export const payAdminSchemas = {
@@ -27,14 +27,31 @@ export function attachPayService(hub: object, svc: PayService): void {
   services.set(hub, svc);
 }
 
-export async function payAdmin(hub: HubService, op: string, a: Record<string, unknown>): Promise<Result<unknown>> {
+/**
+ * An operator's approval of a flagged refund (`hub pay refund`, `hub refund approve`, the console), kept on
+ * the refund with `actor` and the hub's time (hub/pay/refunds.ts approveRefund); the running hub's worker
+ * is woken to execute it through the channel at once.
+ */
+export async function approveRefundAsOperator(
+  hub: HubService,
+  channel: string,
+  txnId: string,
+  actor: string,
+): Promise<Result<RefundRecord>> {
+  const r = await approveRefund(hub.db, channel, txnId, actor, hub.nowS());
+  services.get(hub)?.kick();
+  return r;
+}
+
+export async function payAdmin(
+  hub: HubService,
+  op: string,
+  a: Record<string, unknown>,
+  actor = 'cli',
+): Promise<Result<unknown>> {
   switch (op) {
-    case 'pay.refund': {
-      const refunds = createRefunds({ db: hub.db, channels: {}, now: () => hub.nowS(), approval: true });
-      const r = await refunds.approve(String(a.channel), String(a.txnId), 'operator');
-      services.get(hub)?.kick();
-      return r;
-    }
+    case 'pay.refund':
+      return approveRefundAsOperator(hub, String(a.channel), String(a.txnId), actor);
     case 'pay.reconcile': {
       let svc = services.get(hub);
       if (!svc) {

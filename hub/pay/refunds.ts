@@ -11,7 +11,8 @@ import type { HubQueryable } from '../db.ts';
 import { enqueueJob, requeueJob, type JobOutcome, type PayJob } from './jobs.ts';
 
 /** flagged → (pending_approval →) approved → processing → success | failed. */
-export type RefundState = 'flagged' | 'pending_approval' | 'approved' | 'processing' | 'success' | 'failed';
+export const REFUND_STATES = ['flagged', 'pending_approval', 'approved', 'processing', 'success', 'failed'] as const;
+export type RefundState = (typeof REFUND_STATES)[number];
 
 export interface RefundRecord {
   channel: string;
@@ -24,7 +25,10 @@ export interface RefundRecord {
   status: RefundState;
   refundId: string | null;
   lastError: string | null;
+  /** The operator who approved it (`cli`, `operator:<id>`), and when (Unix seconds); null when automatic. */
   approvedBy: string | null;
+  approvedAt: number | null;
+  /** When the payment was flagged, and when the channel reported the refund done (Unix seconds). */
   flaggedAt: number;
   doneAt: number | null;
 }
@@ -41,6 +45,7 @@ interface Row {
   refund_id: string | null;
   last_error: string | null;
   approved_by: string | null;
+  approved_at: string | number | null;
   created_at: string | number;
   done_at: string | number | null;
 }
@@ -58,6 +63,7 @@ function view(r: Row): RefundRecord {
     refundId: r.refund_id,
     lastError: r.last_error,
     approvedBy: r.approved_by,
+    approvedAt: r.approved_at === null ? null : Number(r.approved_at),
     flaggedAt: Number(r.created_at),
     doneAt: r.done_at === null ? null : Number(r.done_at),
   };
@@ -68,10 +74,46 @@ export function refundRequestNo(channel: string, txnId: string): string {
   return `RF${channel === 'alipay' ? 'A' : 'W'}_${txnId.replace(/[^A-Za-z0-9]/g, '').slice(-40)}`;
 }
 
-/** Every refund, newest first (states kept). */
+/**
+ * Every refund with its state and approval, newest first: the one listing behind `hub pay refunds`,
+ * `hub refund list` and the console's refunds page.
+ */
 export async function listRefunds(db: HubQueryable): Promise<RefundRecord[]> {
   const r = await db.query<Row>('SELECT * FROM pay_refunds ORDER BY created_at DESC, channel, txn_id');
   return r.rows.map(view);
+}
+
+/** States in which an operator's approval does something: waiting for it, or failed and retried. */
+export const APPROVABLE: readonly RefundState[] = ['flagged', 'pending_approval', 'failed'];
+
+/**
+ * An operator's approval (or the retry of a failed refund), recorded on the refund itself: who (`by`) and
+ * when (`nowS`, Unix seconds), then its job is queued for the worker. A refund that is already approved,
+ * under way or done is returned as it is (approving twice changes nothing). NOT_FOUND when the hub flagged
+ * no such payment.
+ */
+export async function approveRefund(
+  db: HubQueryable,
+  channel: string,
+  txnId: string,
+  by: string,
+  nowS: number,
+): Promise<Result<RefundRecord>> {
+  const r = await db.query<Row>(
+    `UPDATE pay_refunds SET status = 'approved', approved_by = $3, approved_at = $4, last_error = NULL,
+       out_refund_no = coalesce(out_refund_no, $5)
+     WHERE channel = $1 AND txn_id = $2 AND status = ANY($6::text[]) RETURNING *`,
+    [channel, txnId, by, nowS, refundRequestNo(channel, txnId), [...APPROVABLE]],
+  );
+  const row = r.rows[0];
+  if (!row) {
+    const cur = await db.query<Row>('SELECT * FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [channel, txnId]);
+    if (!cur.rows[0]) return fail('NOT_FOUND', `refund ${channel} ${txnId}`);
+    return ok(view(cur.rows[0])); // already approved, under way or done: nothing to do
+  }
+  await enqueueJob(db, 'refund', row.out_refund_no!, { channel, txnId }, nowS);
+  await requeueJob(db, 'refund', row.out_refund_no!, nowS);
+  return ok(view(row));
 }
 
 export interface RefundsOptions {
@@ -101,24 +143,9 @@ export function createRefunds(o: RefundsOptions) {
     return r.rows.length;
   }
 
-  /** An operator's approval (or a retry of a failed one): queues the refund. */
-  async function approve(channel: string, txnId: string, by: string): Promise<Result<RefundRecord>> {
-    await admitFlagged();
-    const r = await o.db.query<Row>(
-      `UPDATE pay_refunds SET status = 'approved', approved_by = $3, last_error = NULL
-       WHERE channel = $1 AND txn_id = $2 AND status IN ('pending_approval', 'failed', 'approved') RETURNING *`,
-      [channel, txnId, by],
-    );
-    const row = r.rows[0];
-    if (!row) {
-      const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE channel = $1 AND txn_id = $2', [channel, txnId]);
-      if (!cur.rows[0]) return fail('NOT_FOUND', `refund ${channel} ${txnId}`);
-      return ok(view(cur.rows[0])); // already processing or done: nothing to do
-    }
-    await enqueueJob(o.db, 'refund', row.out_refund_no!, { channel, txnId }, o.now());
-    await requeueJob(o.db, 'refund', row.out_refund_no!, o.now());
-    return ok(view(row));
-  }
+  /** An operator's approval (or a retry of a failed one): approveRefund on this area's database. */
+  const approve = (channel: string, txnId: string, by: string): Promise<Result<RefundRecord>> =>
+    approveRefund(o.db, channel, txnId, by, o.now());
 
   async function record(row: Row, r: ChannelRefund): Promise<JobOutcome> {
     if (r.status === 'success') {

@@ -10,9 +10,8 @@ import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
 import type { BillState } from '../../protocol/bills.ts';
 import type { ChannelAdapter, ChannelPayment, CreateOrderInput, RawNotification } from '../channels/types.ts';
-import type { HubQueryable } from '../db.ts';
 import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
-import { createRefunds } from './refunds.ts';
+import { createRefunds, listRefunds, type RefundRecord } from './refunds.ts';
 import { reconcileDay, type ReconcileReport } from './reconcile.ts';
 import { shanghaiTimestamp } from '../channels/util.ts';
 
@@ -649,7 +648,7 @@ export function createPayService(opts: PayServiceOptions) {
     return out;
   }
 
-  const refunds = (): Promise<RefundView[]> => listOpenRefunds(hub.db);
+  const refunds = (): Promise<RefundRecord[]> => listRefunds(hub.db);
 
   async function orders(billNo: string): Promise<OrderRow[]> {
     const r = await hub.db.query<OrderRow>(
@@ -701,47 +700,4 @@ export function createPayService(opts: PayServiceOptions) {
     adapters: opts.channels,
     clock,
   };
-}
-
-export interface RefundView {
-  channel: string;
-  txnId: string;
-  billNo: string;
-  outTradeNo: string;
-  amountFen: number;
-  reason: string;
-  /** When the payment was flagged (Unix seconds). */
-  flaggedAt: number;
-  /** flagged, pending_approval, approved, processing, success, failed (hub/pay/refunds.ts). */
-  status: string;
-  outRefundNo: string | null;
-  lastError: string | null;
-}
-
-/** Channel payments flagged for refund, with the state of their refund, oldest first. */
-export async function listOpenRefunds(db: HubQueryable): Promise<RefundView[]> {
-  const r = await db.query<{
-    channel: string;
-    txn_id: string;
-    bill_no: string;
-    out_trade_no: string;
-    amount_fen: number | string;
-    reason: string;
-    created_at: number | string;
-    status: string;
-    out_refund_no: string | null;
-    last_error: string | null;
-  }>('SELECT * FROM pay_refunds ORDER BY created_at, channel, txn_id');
-  return r.rows.map((x) => ({
-    channel: x.channel,
-    txnId: x.txn_id,
-    billNo: x.bill_no,
-    outTradeNo: x.out_trade_no,
-    amountFen: Number(x.amount_fen),
-    reason: x.reason,
-    flaggedAt: Number(x.created_at),
-    status: x.status,
-    outRefundNo: x.out_refund_no,
-    lastError: x.last_error,
-  }));
 }

@@ -168,14 +168,15 @@ export const commands: Command[] = [
   {
     path: ['hub', 'refund', 'list'],
     usage: 'hub refund list',
-    summary: 'Refunds flagged by the hub, with their approval',
+    summary: 'Refunds flagged by the hub, with their state and approval (the same list as hub pay refunds)',
     run: op('refund.list'),
-    text: (v) => table(v, ['channel', 'txnId', 'billNo', 'amountFen', 'reason', 'approvedBy', 'resolvedAt']),
+    text: (v) =>
+      table(v, ['channel', 'txnId', 'billNo', 'amountFen', 'status', 'approvedBy', 'approvedAt', 'doneAt', 'reason']),
   },
   {
     path: ['hub', 'refund', 'approve'],
     usage: 'hub refund approve CHANNEL TXN_ID',
-    summary: 'Approve a flagged refund',
+    summary: 'Approve (or retry) a flagged refund; the same as hub pay refund',
     minPositionals: 2,
     run: op('refund.approve', (ctx) => ({ channel: ctx.positionals[0], txnId: ctx.positionals[1] })),
   },
