@@ -18,10 +18,13 @@ async function loadCommands(): Promise<Command[]> {
 }
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
-  const stop = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // Ctrl-C or SIGTERM asks a long-running command to stop; the listeners go with the command, so
+  // many commands run in one process (tests, the app) leave none behind.
+  let stopNow!: () => void;
+  const stop = new Promise<void>((resolve) => (stopNow = resolve));
+  const onSignal = (): void => stopNow();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const full: Io = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
@@ -29,5 +32,10 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     stopSignal: stop,
     ...io,
   };
-  return runCli(await loadCommands(), argv, full);
+  try {
+    return await runCli(await loadCommands(), argv, full);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }

@@ -131,8 +131,36 @@ function ensureState(db: Database): void {
 }
 
 export function readState(db: Database): StateRow {
+  const row = peekState(db);
+  if (row !== NEVER_SYNCED) return row;
   ensureState(db);
   return db.prepare('SELECT * FROM sync_state WHERE id = 1').get() as StateRow;
+}
+
+/** A kiosk that never enrolled nor synced has no sync_state row: this is what it reads as. */
+const NEVER_SYNCED: StateRow = Object.freeze({
+  hub_url: null,
+  device_name: null,
+  region: null,
+  enrolled_at: null,
+  cursor: 0,
+  acked_seq: 0,
+  last_success_at: null,
+  last_error_code: null,
+  last_error: null,
+  last_error_at: null,
+  clock_offset_s: null,
+  hub_config: null,
+  hub_device_seq: null,
+  rolled_back_at: null,
+  feed_epoch: null,
+  bill_seq_floor: 0,
+  recovered_at: null,
+});
+
+/** The sync state without writing anything (readers on a full disk): NEVER_SYNCED when there is no row. */
+function peekState(db: Database): StateRow {
+  return (db.prepare('SELECT * FROM sync_state WHERE id = 1').get() as StateRow | undefined) ?? NEVER_SYNCED;
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -687,7 +715,7 @@ export class SyncEngine {
 }
 
 export function syncStatus(kiosk: Kiosk): SyncStatus {
-  const st = readState(kiosk.db);
+  const st = peekState(kiosk.db);
   const lastSeq = (kiosk.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM outbox').get() as { n: number })
     .n;
   const rejected = (
@@ -811,12 +839,12 @@ export async function enroll(
   try {
     kiosk.db.transaction(() => {
       ensureState(kiosk.db);
-    kiosk.db
-      .prepare(
-        `UPDATE sync_state SET hub_url = ?, device_name = ?, region = ?, enrolled_at = ?, hub_config = ?,
+      kiosk.db
+        .prepare(
+          `UPDATE sync_state SET hub_url = ?, device_name = ?, region = ?, enrolled_at = ?, hub_config = ?,
            clock_offset_s = ?, cursor = 0, acked_seq = 0 WHERE id = 1`,
-      )
-      .run(base, e.name, e.region, now, JSON.stringify(e.config), now - e.hubTime);
+        )
+        .run(base, e.name, e.region, now, JSON.stringify(e.config), now - e.hubTime);
       for (const k of e.hubKeys) {
         // A key id the kiosk already holds with another key is never replaced: enrollment stops here.
         const added = kiosk.trust.addHubKey(k.keyId, k.publicKey);

@@ -1,5 +1,6 @@
-// Storage faults read as what they are: a kiosk on a small tmpfs filled up answers DISK_FULL (not
-// "Unexpected error: disk I/O error") and keeps every committed record; a damaged file is DB_CORRUPT.
+// Storage faults read as what they are: a kiosk on a small tmpfs filled up answers DISK_FULL to writes (not
+// "Unexpected error: disk I/O error"), keeps answering reads and keeps every committed record; a damaged
+// file is DB_CORRUPT.
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -38,7 +39,7 @@ describe.skipIf(!root)(
       }
     });
 
-    it('says DISK_FULL with what to do, loses nothing, and works again once space is freed', async () => {
+    it('refuses writes with DISK_FULL, keeps answering reads, loses nothing, and writes again once space is freed', async () => {
       const data = path.join(mnt, 'kiosk');
       const file = path.join(mnt, 'fines.json');
       writeFileSync(
@@ -49,7 +50,8 @@ describe.skipIf(!root)(
         ]),
       );
       expect((await cli(['fines', 'import', file, '--data', data])).code).toBe(0);
-      expect((await cli(['bill', 'issue', '110000000000000001', '--data', data])).code).toBe(0);
+      const issued = await cli(['bill', 'issue', '110000000000000001', '--data', data]);
+      expect(issued.code).toBe(0);
       const before = await cli(['log', 'verify', '--data', data]);
       expect(before.json).toMatchObject({ ok: true });
       const filler = path.join(mnt, 'filler');
@@ -58,14 +60,35 @@ describe.skipIf(!root)(
       } catch {
         // dd stops with "No space left on device": the disk is full, as wanted
       }
+      // Writes: DISK_FULL with what to do, nothing written.
       for (const args of [
         ['bill', 'issue', '110000000000000002'],
-        ['sync', 'status'],
-        ['log', 'verify'],
+        ['settings', 'set', 'counterConsole', 'true'],
+        ['staff', 'add', 'Li'],
       ]) {
         const r = await cli([...args, '--data', data]);
-        expect(r.code).toBe(3);
+        expect(r.code, args.join(' ')).toBe(3);
         expect(r.json.error?.code).toBe('DISK_FULL');
+      }
+      // Reads keep working: the operator can still see what the kiosk holds.
+      const verify = await cli(['log', 'verify', '--data', data]);
+      expect(verify.code).toBe(0);
+      expect(verify.json).toEqual(before.json);
+      const status = await cli(['sync', 'status', '--data', data]);
+      expect(status.code).toBe(0);
+      expect(status.json).toMatchObject({ lastSeq: before.json.events, enrolled: false });
+      const shown = await cli(['bill', 'show', issued.json.billNo as string, '--data', data]);
+      expect(shown.code).toBe(0);
+      expect(shown.json).toMatchObject({ billNo: issued.json.billNo, status: 'live' });
+      for (const args of [
+        ['fines', 'find', '110000000000000002'],
+        ['device', 'show'],
+        ['settings', 'show'],
+        ['staff', 'list'],
+        ['printer', 'jobs'],
+      ]) {
+        const r = await cli([...args, '--data', data]);
+        expect(r.code, `${args.join(' ')}: ${JSON.stringify(r.json)}`).toBe(0);
       }
       unlinkSync(filler);
       const after = await cli(['log', 'verify', '--data', data]);
