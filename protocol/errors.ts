@@ -141,8 +141,8 @@ export const messages = {
     zh: '中心服务器正在此数据目录上启动，请稍后重试',
   },
   HUB_DATA_LOCKED: {
-    en: 'Another process holds the hub data folder (one process per embedded database)',
-    zh: '另一个进程正在使用中心服务器数据目录（嵌入式数据库只允许一个进程）',
+    en: 'Another process holds the hub data folder (one process per embedded database). If no hub runs there, run `finekiosk hub unlock`',
+    zh: '另一个进程正在使用中心服务器数据目录（嵌入式数据库只允许一个进程）。如该目录上并无中心服务器在运行，请运行 finekiosk hub unlock',
   },
   HUB_DATA_DAMAGED: {
     en: "The hub's embedded database folder is damaged; restore it from a backup (see docs/operations.md)",

@@ -10,7 +10,7 @@ import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
 import { servicePlugins } from '../../hub/integration/index.ts';
 import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
 import { createHubService, type Device } from '../../hub/service.ts';
-import { acquireDirLock } from '../../hub/storage-lock.ts';
+import { acquireDirLock, unlockDir } from '../../hub/storage-lock.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import type { SecurityReport } from '../../hub/trust/security.ts';
 import { optString, type Command, type CommandContext } from './framework.ts';
@@ -220,6 +220,20 @@ export const commands: Command[] = [
       'After restoring the hub database from a backup over the same database: start a new feed epoch so every kiosk pulls again from the start',
     run: (ctx) => admin(ctx, 'feed.restored', {}),
     text: (v) => `new feed epoch ${(v as { epoch: string }).epoch}: kiosks pull again from the start`,
+  },
+  {
+    path: ['hub', 'unlock'],
+    usage: 'hub unlock [--force]',
+    summary:
+      "Remove the embedded hub folder's lock (hub.lock) left by a process that no longer runs; --force removes a " +
+      'lock whose process seems to run (only where its pid may have been taken by another process)',
+    options: { force: { type: 'boolean', default: false } },
+    run: async (ctx) => unlockDir(hubDataDir(ctx), ctx.values.force === true),
+    text: (v) => {
+      const r = v as { removed: boolean; wasLive: boolean; owner?: { pid: number } };
+      if (!r.removed) return 'no lock: the folder is free';
+      return `lock removed${r.owner ? ` (it named process ${r.owner.pid}` : ' ('}${r.wasLive ? ', still running: make sure it is no hub' : ', no longer running'})`;
+    },
   },
   {
     path: ['hub', 'key', 'rotate'],
