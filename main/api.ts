@@ -15,7 +15,7 @@ import { unixSeconds, type Clock } from '../protocol/time.ts';
 import { parseConfirmationToken, tokenFromBillUrl } from '../protocol/tokens.ts';
 import { normalizeDecisionNo } from '../protocol/decision.ts';
 import { normalizePlate, normalizeVin6 } from '../protocol/plate.ts';
-import type { ReceiptInfo, ReceiptsService } from './payments/receipts.ts';
+import type { CopyAsker, ReceiptInfo, ReceiptsService } from './payments/receipts.ts';
 import type { StaffService } from './staff/staff.ts';
 import type { ShiftReport, ShiftService } from './shift/shift.ts';
 
@@ -186,6 +186,11 @@ export interface BillDto {
   receipt?: { state: ReceiptInfo['state']; errorCode?: string; jobId?: string };
   /** True when a confirmation scanned again printed a copy of the receipt. */
   reprinted?: boolean;
+  /**
+   * Why a confirmation scanned again printed no copy: RECEIPT_COPY_LIMIT (copies already printed; staff
+   * can print more) or the printer's failure code.
+   */
+  copyError?: string;
 }
 
 /** What a scanned code turned out to be: a fine to pay, or a payment confirmation (recorded or reprinted). */
@@ -397,7 +402,15 @@ export function createApi(deps: ApiDeps) {
     return printDoc({ kind: 'bill', bill: b.value });
   }
 
-  async function confirmPayment(raw: string, forBill?: string): Promise<Result<BillDto>> {
+  /**
+   * Records a scanned or typed confirmation and prints its receipt (the receipts service). The same
+   * confirmation again asks for a copy of the receipt, on behalf of `asker` (a citizen's scan is capped).
+   */
+  async function confirmPayment(
+    raw: string,
+    forBill?: string,
+    asker: CopyAsker = { by: 'scan' },
+  ): Promise<Result<BillDto>> {
     const token = raw.trim();
     const parsed = parseConfirmationToken(token);
     if (!parsed.ok) return parsed;
@@ -412,11 +425,12 @@ export function createApi(deps: ApiDeps) {
         if (forBill && parsed.value.claims.billNo !== forBill) return fail('WRONG_BILL');
         return r;
       }
-      const again = receipts ? await receipts.reprint(paidBill) : await printDocFor(paidBill, true);
+      const again = receipts ? await receipts.reprint(paidBill, asker) : await printDocFor(paidBill, true);
       const b = kiosk.getBill(paidBill);
       if (!b.ok) return b;
       const d = await dto(b.value);
       d.reprinted = again.ok;
+      if (!again.ok) d.copyError = again.error.code;
       return ok(d);
     }
     if (receipts) await receipts.drain();
@@ -587,10 +601,14 @@ export function createApi(deps: ApiDeps) {
       });
     },
     async staffConfirm(i: z.infer<typeof schemas.staffConfirm>) {
-      return withStaff(i.session, async () => {
-        const b = await confirmPayment(i.token);
+      return withStaff(i.session, async (staffId) => {
+        const b = await confirmPayment(i.token, undefined, { by: 'staff', staffId });
         if (!b.ok) return b;
-        const p = b.value.reprinted ? ok({ printed: true }) : await printReceipt(b.value.billNo);
+        const p: Result<Printed> = b.value.copyError
+          ? fail(b.value.copyError as ErrorCode)
+          : b.value.reprinted
+            ? ok({ printed: true })
+            : await printReceipt(b.value.billNo);
         return ok({
           bill: b.value,
           printError: p.ok ? undefined : p.error,
@@ -602,8 +620,8 @@ export function createApi(deps: ApiDeps) {
     async staffReprintReceipt(
       i: z.infer<typeof schemas.staffReprintReceipt>,
     ): Promise<Result<{ jobId?: string; verified?: boolean }>> {
-      return withStaff(i.session, async () => {
-        if (receipts) return receipts.reprint(i.billNo);
+      return withStaff(i.session, async (staffId) => {
+        if (receipts) return receipts.reprint(i.billNo, { by: 'staff', staffId });
         const b = kiosk.getBill(i.billNo);
         if (!b.ok) return b;
         if (b.value.status !== 'paid') return fail('NOT_PAID_YET');

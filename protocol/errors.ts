@@ -59,6 +59,10 @@ export const messages = {
     zh: '失败次数过多，已暂时锁定。工作人员可在本机运行 finekiosk staff unlock 解锁',
   },
   WRONG_BILL: { en: 'This confirmation is for a different bill', zh: '该支付凭证不属于当前缴款单' },
+  RECEIPT_COPY_LIMIT: {
+    en: 'Copies of this receipt have already been printed here; please ask staff for another',
+    zh: '此回执已补打过，不能再自助补打；如需再打，请联系工作人员',
+  },
   NOT_PAID_YET: { en: 'The bill is not paid yet', zh: '缴款单尚未缴纳' },
   TICKET_INCOMPLETE: {
     en: "For a motor vehicle, give the vehicle id's last 6 and the driver's name and licence number",

@@ -13,6 +13,7 @@ import { m010Recovery } from './010_recovery.ts';
 import { m016ReceiptAfterVoid } from './016_receipt_after_void.ts';
 import { m017ReceiptUnverified } from './017_receipt_unverified.ts';
 import { m018TicketParties } from './018_ticket_parties.ts';
+import { m022ReceiptCopies } from './022_receipt_copies.ts';
 
 export type { Migration };
 
@@ -30,5 +31,6 @@ export const kioskMigrations: Migration[] = [
   m016ReceiptAfterVoid,
   m017ReceiptUnverified,
   m018TicketParties,
+  m022ReceiptCopies,
   // 002 printing, 003 sync, 004 staff, 005 officer
 ];

@@ -33,6 +33,13 @@ export function shiftReportBlocks(r: ShiftReport): Block[] {
       blocks.push(pair(v.billNo, shanghaiDateTime(v.voidedAt)), text(v.reason));
     }
   }
+  if (r.reprints?.length) {
+    blocks.push(rule(), text('补打回执 Receipt copies', { bold: true }));
+    for (const c of r.reprints) {
+      const who = c.by === 'staff' ? `工作人员 Staff ${c.staffName ?? c.staffId ?? ''}`.trim() : '扫码 Scan';
+      blocks.push(pair(c.billNo, shanghaiDateTime(c.at)), text(who));
+    }
+  }
   blocks.push(rule(), pair('实收合计 Total received', formatFen(r.paidFen), { bold: true }), rule('='));
   return blocks;
 }

@@ -26,6 +26,11 @@ export interface ShiftReport {
   paidFen: number;
   /** Bills voided at the counter in this shift, each with the reason staff gave. */
   voids?: { billNo: string; reason: string; staffId: string; voidedAt: number }[];
+  /**
+   * Copies of receipts printed in this shift (migration 022's receipt_copies): by a citizen's scan of a
+   * confirmation already used, or by staff (with the staff id). Failed attempts are left out.
+   */
+  reprints?: { billNo: string; by: 'scan' | 'staff'; staffId?: string; staffName?: string; at: number }[];
 }
 
 /** Writes an outbox event inside the caller's transaction (main/outbox appendEvent). */
@@ -83,6 +88,27 @@ export function createShiftService(opts: {
           voided_at: number;
         }[]
       ).map((v) => ({ billNo: v.bill_no, reason: v.reason, staffId: v.staff_id, voidedAt: v.voided_at }));
+      const reprints = (
+        db
+          .prepare(
+            `SELECT c.bill_no, c.asked_by, c.staff_id, s.name, c.at FROM receipt_copies c
+               LEFT JOIN staff s ON s.id = c.staff_id
+              WHERE c.at >= ? AND c.at <= ? AND c.outcome <> 'failed' ORDER BY c.at, c.id`,
+          )
+          .all(openedAt, closedAt) as {
+          bill_no: string;
+          asked_by: 'scan' | 'staff';
+          staff_id: string | null;
+          name: string | null;
+          at: number;
+        }[]
+      ).map((c) => ({
+        billNo: c.bill_no,
+        by: c.asked_by,
+        ...(c.staff_id ? { staffId: c.staff_id } : {}),
+        ...(c.name ? { staffName: c.name } : {}),
+        at: c.at,
+      }));
       const name = db.prepare('SELECT name FROM staff WHERE id = ?').get(staffId) as
         { name: string } | undefined;
       const report: ShiftReport = {
@@ -95,6 +121,7 @@ export function createShiftService(opts: {
         totals,
         paidFen: (totals.alipay?.amountFen ?? 0) + (totals.wechat?.amountFen ?? 0),
         ...(voids.length ? { voids } : {}),
+        ...(reprints.length ? { reprints } : {}),
       };
       db.transaction(() => {
         db.prepare(

@@ -105,6 +105,29 @@ export class MemoryPrinter implements PrinterPort {
   }
 }
 
+/**
+ * The kiosk's receipts (main/payments/receipts.ts) on its print port: the receipt follows the payment,
+ * and one that failed for want of paper (or a closed cover, a printer back online) prints by itself once
+ * the printer says it is ready; a printer without status is tried again as it is.
+ */
+export function kioskReceipts(kiosk: Kiosk, printer: PrinterPort): ReceiptsService {
+  return createReceiptsService(
+    kiosk.db,
+    kiosk.clock,
+    async (billNo, copy) => {
+      const b = kiosk.bills.get(billNo);
+      if (!b.ok) return b;
+      return printer.print({ kind: 'receipt', bill: b.value, ...(copy ? { copy } : {}) });
+    },
+    {
+      printerReady: async () => {
+        const st = await printer.status();
+        return st === 'none' || printerFailure(st) === undefined;
+      },
+    },
+  );
+}
+
 export interface UiOptions {
   kiosk: Kiosk;
   printer: PrinterPort;
@@ -142,11 +165,7 @@ export async function startUi(opts: UiOptions): Promise<Ui> {
     appendEvent: (_db, type, payload, at) => kiosk.outbox.append(type, payload, at),
   });
   // The receipt follows the payment: printed by the backend, whichever screen shows.
-  const receipts = createReceiptsService(kiosk.db, kiosk.clock, async (billNo, copy) => {
-    const b = kiosk.bills.get(billNo);
-    if (!b.ok) return b;
-    return opts.printer.print({ kind: 'receipt', bill: b.value, ...(copy ? { copy } : {}) });
-  });
+  const receipts = kioskReceipts(kiosk, opts.printer);
   const api = createApi({
     clock: kiosk.clock,
     receipts,

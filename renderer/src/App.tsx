@@ -4,6 +4,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { BillDto, FineDto, ScanDto, StatusDto } from '../../main/api.ts';
 import { normalizeDecisionNo, plausibleDecisionNo } from '../../protocol/decision.ts';
+import type { ErrorCode } from '../../protocol/errors.ts';
+import { printerNotReady } from '../../protocol/receipts.ts';
 import { failure } from '../../protocol/result.ts';
 import type { Failure, Result } from '../../protocol/result.ts';
 import { api, onLink } from './api.ts';
@@ -500,11 +502,13 @@ export function App() {
       setScreen({ ...now, bill: { ...r.value, reprinted: now.bill.reprinted } });
   }, [setScreen]);
 
-  // The receipt is printed by the backend: while it is due or printing, ask how it went.
+  // The receipt is printed by the backend: while it is due or printing, or waits for the printer to be
+  // ready again (paper loaded), ask how it went.
   useEffect(() => {
     if (screen.name !== 'paid') return;
     const st = screen.bill.receipt?.state;
-    if (st !== 'due' && st !== 'printing') return;
+    const waiting = st === 'failed' && printerNotReady(screen.bill.receipt?.errorCode);
+    if (st !== 'due' && st !== 'printing' && !waiting) return;
     const billNo = screen.bill.billNo;
     const tick = async (): Promise<void> => {
       const r = await api.billStatus({ billNo });
@@ -674,6 +678,9 @@ export function App() {
       break;
     case 'paid': {
       const rs = screen.bill.receipt?.state;
+      const copyError = screen.bill.copyError;
+      // Failed for want of a ready printer: the backend prints it by itself once the printer is back.
+      const waitingForPrinter = rs === 'failed' && printerNotReady(screen.bill.receipt?.errorCode);
       const receiptText =
         rs === 'printed'
           ? screen.bill.reprinted
@@ -683,21 +690,36 @@ export function App() {
             ? t('paid.receiptPrinting')
             : screen.bill.reprinted
               ? t('paid.receiptCopy')
-              : t('paid.receiptFailed');
+              : waitingForPrinter
+                ? t('paid.receiptWaiting')
+                : t('paid.receiptFailed');
       const others = screen.others ?? [];
       body = (
         <main className="screen paid" data-testid="paid-screen" data-receipt={rs ?? 'none'}>
           <h1>{t('paid.title')}</h1>
+          {copyError && (
+            <p className="notice warn" role="alert" data-testid="copy-error" data-code={copyError}>
+              <FailureText error={failure(copyError as ErrorCode)} />
+            </p>
+          )}
           {rs === 'unverified' && screen.bill.receipt?.jobId ? (
             <PaperCheck jobId={screen.bill.receipt.jobId} onAnswered={() => void refreshReceipt()} />
           ) : (
-            <p
-              className={rs === 'failed' ? 'notice warn' : 'notice ok'}
-              role="status"
-              data-testid="receipt-state"
-            >
-              {receiptText}
-            </p>
+            (!copyError || rs !== 'printed') && (
+              <p
+                className={rs === 'failed' ? 'notice warn' : 'notice ok'}
+                role="status"
+                data-testid="receipt-state"
+              >
+                {waitingForPrinter && screen.bill.receipt?.errorCode && (
+                  <>
+                    <FailureText error={failure(screen.bill.receipt.errorCode as ErrorCode)} />
+                    {'. '}
+                  </>
+                )}
+                {receiptText}
+              </p>
+            )
           )}
           <dl className="details">
             <dt>{t('bill.billNo')}</dt>
@@ -803,11 +825,7 @@ export function App() {
       break;
     case 'staff':
       body = (
-        <StaffConsole
-          session={screen.session}
-          scanGapMs={status?.config.scanGapMs ?? 30}
-          onLogout={reset}
-        />
+        <StaffConsole session={screen.session} scanGapMs={status?.config.scanGapMs ?? 30} onLogout={reset} />
       );
       break;
   }

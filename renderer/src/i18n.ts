@@ -94,6 +94,8 @@ export const zh = {
     title: '缴款成功',
     receipt: '回执已打印，请取走',
     receiptFailed: '回执未能打印，可请工作人员补打',
+    receiptWaiting:
+      '回执已保存，打印机恢复（如装纸）后本机会自动打印；也可稍后在任意屏幕扫描手机上的支付凭证取回执。',
     receiptPrinting: '正在打印回执…',
     receiptCopy: '回执（副本）已打印，请取走',
     others_other: '该车辆还有 {{count}} 笔未缴罚款',
@@ -129,7 +131,8 @@ export const zh = {
       LOCKED: '请稍后再试，或联系其他工作人员。',
       default: '请重试，或联系工作人员。',
     },
-    lockedFor: '失败次数过多，已暂时锁定，请 {{n}} 秒后再试；工作人员可在本机运行 finekiosk staff unlock 解锁',
+    lockedFor:
+      '失败次数过多，已暂时锁定，请 {{n}} 秒后再试；工作人员可在本机运行 finekiosk staff unlock 解锁',
   },
   unavailable: {
     title: '服务暂不可用',
@@ -200,7 +203,15 @@ export const zh = {
       channel: '渠道',
       count: '笔数',
       amount: '金额',
-      rows: { alipay: '支付宝', wechat: '微信支付', issued: '开具缴款单', voided: '作废缴款单' },
+      rows: {
+        alipay: '支付宝',
+        wechat: '微信支付',
+        issued: '开具缴款单',
+        voided: '作废缴款单',
+        reprint: '补打回执',
+      },
+      byScan: '缴款人扫码',
+      byStaff: '工作人员 {{id}}',
       paid: '实收合计',
       period: '时段',
       printed: '报表已打印并保存',
@@ -329,6 +340,8 @@ export const en: WithOne<DeepStrings<Strings>> = {
     title: 'Payment received',
     receipt: 'Your receipt is printed; please take it',
     receiptFailed: 'The receipt could not be printed; staff can reprint it',
+    receiptWaiting:
+      'Your receipt is kept and prints by itself once the printer is ready again (paper loaded); or scan the confirmation on your phone later, on any screen.',
     receiptPrinting: 'Printing your receipt…',
     receiptCopy: 'A copy of your receipt is printed; please take it',
     others_one: 'This vehicle has {{count}} more unpaid fine',
@@ -368,7 +381,8 @@ export const en: WithOne<DeepStrings<Strings>> = {
       LOCKED: 'Try again later, or ask another member of staff.',
       default: 'Please try again, or ask staff.',
     },
-    lockedFor: 'Too many failed attempts; locked. Try again in {{n}} s, or staff can unlock it on the kiosk machine: finekiosk staff unlock',
+    lockedFor:
+      'Too many failed attempts; locked. Try again in {{n}} s, or staff can unlock it on the kiosk machine: finekiosk staff unlock',
   },
   unavailable: {
     title: 'Service temporarily unavailable',
@@ -440,7 +454,15 @@ export const en: WithOne<DeepStrings<Strings>> = {
       channel: 'Channel',
       count: 'Count',
       amount: 'Amount',
-      rows: { alipay: 'Alipay', wechat: 'WeChat Pay', issued: 'Bills issued', voided: 'Bills voided' },
+      rows: {
+        alipay: 'Alipay',
+        wechat: 'WeChat Pay',
+        issued: 'Bills issued',
+        voided: 'Bills voided',
+        reprint: 'Receipt copy',
+      },
+      byScan: 'Payer scanned again',
+      byStaff: 'Staff member {{id}}',
       paid: 'Total received',
       period: 'Period',
       printed: 'Report printed and stored',

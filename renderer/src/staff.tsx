@@ -154,13 +154,24 @@ function ShiftTable({ report }: { report: ShiftReport }) {
           <td data-testid="shift-paid">{money(report.paidFen)}</td>
         </tr>
       </tbody>
-      {report.voids && report.voids.length > 0 && (
+      {((report.voids?.length ?? 0) > 0 || (report.reprints?.length ?? 0) > 0) && (
         <tfoot data-testid="shift-voids">
-          {report.voids.map((v) => (
+          {(report.voids ?? []).map((v) => (
             <tr key={v.billNo}>
               <th scope="row">{t('staff.shift.rows.voided')}</th>
               <td>{v.billNo}</td>
               <td>{v.reason}</td>
+            </tr>
+          ))}
+          {(report.reprints ?? []).map((c, i) => (
+            <tr key={`${c.billNo}-${i}`} data-testid="shift-reprint">
+              <th scope="row">{t('staff.shift.rows.reprint')}</th>
+              <td>{c.billNo}</td>
+              <td>
+                {c.by === 'staff'
+                  ? t('staff.shift.byStaff', { id: c.staffName ?? c.staffId ?? '' })
+                  : t('staff.shift.byScan')}
+              </td>
             </tr>
           ))}
         </tfoot>

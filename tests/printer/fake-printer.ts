@@ -150,6 +150,25 @@ export class FakePrinter {
     }
   }
 
+  /**
+   * Paper loaded again after it ran out: the head goes on with the bytes it held, as an Epson printer
+   * resumes its buffer once paper is in, on a roll of `more` bytes (default: enough for anything).
+   * In-order replies the stopped head never reached belonged to a job whose connection has closed:
+   * they are dropped.
+   */
+  loadPaper(more?: number): void {
+    const stuck = this.processed.indexOf(Infinity);
+    const from = stuck === -1 ? this.processed.length : stuck;
+    this.o.paperBytes = more === undefined ? undefined : from + more;
+    let prev = this.t;
+    for (let i = from; i < this.processed.length; i++) {
+      if (this.o.paperBytes !== undefined && i >= this.o.paperBytes) break;
+      prev = Math.max(prev, this.arrived[i]!) + 1000 / this.o.printBytesPerSecond;
+      this.processed[i] = prev;
+    }
+    this.replies = this.replies.filter((r) => r.at !== Infinity);
+  }
+
   transport(): Transport {
     return {
       url: 'fake://printer',

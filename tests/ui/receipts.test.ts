@@ -2,7 +2,11 @@
 // screen, or the hub on sync), a copy when the same confirmation is scanned again or staff reprint.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApi, type BillDto, type ScanDto } from '../../main/api.ts';
-import { createReceiptsService, type ReceiptsService } from '../../main/payments/receipts.ts';
+import {
+  createReceiptsService,
+  MAX_SCAN_COPIES,
+  type ReceiptsService,
+} from '../../main/payments/receipts.ts';
 import { createShiftService } from '../../main/shift/shift.ts';
 import { createStaffService } from '../../main/staff/staff.ts';
 import { kioskPort, MemoryPrinter } from '../../main/ui/backend.ts';
@@ -10,6 +14,7 @@ import type { Result } from '../../protocol/result.ts';
 import { fixture, type Fixture } from '../kiosk/helpers.ts';
 
 const DN = '4403052026005943';
+const DN2 = '4403052026003040';
 
 describe('receipts printed by the backend', () => {
   let f: Fixture;
@@ -45,6 +50,11 @@ describe('receipts printed by the backend', () => {
 
   const issue = () => {
     const b = f.kiosk.bills.issue(DN);
+    if (!b.ok) throw new Error(b.error.message);
+    return b.value;
+  };
+  const issue2 = () => {
+    const b = f.kiosk.bills.issue(DN2);
     if (!b.ok) throw new Error(b.error.message);
     return b.value;
   };
@@ -147,6 +157,63 @@ describe('receipts printed by the backend', () => {
     );
     value(await api.handlers.staffReprintReceipt({ session: s, billNo: b.billNo }));
     expect(receiptsPrinted().map((j) => (j as { copy?: boolean }).copy)).toEqual([undefined, true]);
+  });
+
+  it('a confirmation scanned again and again gets a bounded number of copies; staff print more, recorded', async () => {
+    const b = issue();
+    const token = f.hub.confirm({ billNo: b.billNo, amountFen: b.amountFen });
+    value(await api.handlers.scan({ code: token }));
+    const copies: (boolean | undefined)[] = [];
+    const errors: (string | undefined)[] = [];
+    for (let i = 0; i < MAX_SCAN_COPIES + 2; i++) {
+      const r = value(await api.handlers.scan({ code: token })) as ScanDto;
+      expect(r.kind).toBe('paid');
+      const bill = (r as { bill: BillDto }).bill;
+      copies.push(bill.reprinted);
+      errors.push(bill.copyError);
+    }
+    expect(copies).toEqual([...Array(MAX_SCAN_COPIES).fill(true), false, false]);
+    expect(errors).toEqual([
+      ...Array(MAX_SCAN_COPIES).fill(undefined),
+      'RECEIPT_COPY_LIMIT',
+      'RECEIPT_COPY_LIMIT',
+    ]);
+    // The original and the capped copies only.
+    expect(receiptsPrinted()).toHaveLength(1 + MAX_SCAN_COPIES);
+    // Staff print more on purpose (reprint, or the same confirmation at 确认支付), each recorded as theirs.
+    const member = value(
+      await createStaffService(f.kiosk.db, f.kiosk.clock, { N: 1024, r: 8, p: 1 }).add('A', '2468'),
+    );
+    const s = value(await api.handlers.staffLogin({ pin: member.pin })).session;
+    value(await api.handlers.staffReprintReceipt({ session: s, billNo: b.billNo }));
+    const atCounter = value(await api.handlers.staffConfirm({ session: s, token }));
+    expect(atCounter.bill.reprinted).toBe(true);
+    expect(atCounter.printError).toBeUndefined();
+    expect(receiptsPrinted()).toHaveLength(3 + MAX_SCAN_COPIES);
+    expect(receipts.copiesSince(0).map((c) => [c.by, c.staffId ?? null, c.outcome])).toEqual([
+      ...Array(MAX_SCAN_COPIES).fill(['scan', null, 'printed']),
+      ['staff', member.staffId, 'printed'],
+      ['staff', member.staffId, 'printed'],
+    ]);
+    // The shift report lists them.
+    const report = value(await api.handlers.staffShiftReport({ session: s })).report;
+    expect(report.reprints?.map((r) => r.by)).toEqual([
+      ...Array(MAX_SCAN_COPIES).fill('scan'),
+      'staff',
+      'staff',
+    ]);
+    // A copy that could not print (paper out) does not count against the citizen.
+    const other = issue2();
+    const t2 = f.hub.confirm({ billNo: other.billNo, amountFen: other.amountFen });
+    value(await api.handlers.scan({ code: t2 }));
+    printer.state = 'paper-end';
+    const failed = value(await api.handlers.scan({ code: t2 })) as ScanDto;
+    expect((failed as { bill: BillDto }).bill.copyError).toBe('PRINTER_PAPER_END');
+    printer.state = 'ok';
+    for (let i = 0; i < MAX_SCAN_COPIES; i++) {
+      const r = value(await api.handlers.scan({ code: t2 })) as ScanDto;
+      expect((r as { bill: BillDto }).bill.reprinted).toBe(true);
+    }
   });
 
   it('a bill restored already paid makes no receipt due', () => {
