@@ -4,14 +4,14 @@
 // are native (GS ( k) or a compact raster (GS v 0 of the symbol's own width, sent at half the module
 // size in quadruple mode), with a module size that fits the print width and its quiet zone.
 import iconv from 'iconv-lite';
-import QRCode from 'qrcode';
 import type { ErrorCode } from '../protocol/errors.ts';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { Bitmap } from './bitmap.ts';
 import * as cmd from './commands.ts';
-import { CELL_H, CELL_W, drawText } from './font.ts';
+import { CELL_H, CELL_W, drawTextPacked } from './font.ts';
 import { needsRaster } from './fontmodel.ts';
 import type { PrinterProfile } from './profiles.ts';
+import { encodeQr, qrRaster, qrVersionForBytes, type QrEcLevel } from './qr.ts';
 import { textColumns } from './width.ts';
 
 /** A document the printer cannot print as asked (a QR wider than the paper): nothing is sent. */
@@ -60,43 +60,45 @@ export function planQr(data: string, profile: PrinterProfile): Result<QrPlan> {
 
 function planQrUncached(data: string, profile: PrinterProfile): Result<QrPlan> {
   if (!/^[\x20-\x7e]+$/.test(data)) return fail('MALFORMED', 'QR payload must be printable ASCII');
-  let qr;
-  try {
-    qr = QRCode.create(data, { errorCorrectionLevel: 'M' });
-  } catch {
+  // Byte mode (qr.ts): the version a printer's own QR encoder needs for ASCII text is at most this one.
+  const version = qrVersionForBytes(data.length, 'M');
+  if (version === undefined)
     return fail('PRINT_QR_TOO_WIDE', `payload of ${data.length} characters does not fit any QR version`);
-  }
-  const n = qr.modules.size;
+  const n = version * 4 + 17;
   const fits = (m: number): boolean => (n + 2 * QR_QUIET_MODULES) * m <= profile.dots;
   let m = profile.qrModuleSize;
   if (!profile.nativeQr) {
     // Prefer an even size (sent in quadruple mode); fall back to odd sizes only when no even one fits.
     let even = m - (m % 2);
     while (even >= 4 && !fits(even)) even -= 2;
-    if (even >= 4) return ok({ version: qr.version, modules: n, moduleDots: even, sentModuleDots: even / 2 });
+    if (even >= 4) return ok({ version, modules: n, moduleDots: even, sentModuleDots: even / 2 });
   }
   while (m > MIN_QR_MODULE && !fits(m)) m--;
   if (!fits(m))
     return fail(
       'PRINT_QR_TOO_WIDE',
-      `QR version ${qr.version} (${n} modules) needs ${(n + 2 * QR_QUIET_MODULES) * MIN_QR_MODULE} dots at ${MIN_QR_MODULE} dots a module; the printer prints ${profile.dots}`,
-      { version: qr.version, modules: n, dots: profile.dots },
+      `QR version ${version} (${n} modules) needs ${(n + 2 * QR_QUIET_MODULES) * MIN_QR_MODULE} dots at ${MIN_QR_MODULE} dots a module; the printer prints ${profile.dots}`,
+      { version, modules: n, dots: profile.dots },
     );
-  return ok({ version: qr.version, modules: n, moduleDots: m, sentModuleDots: m });
+  return ok({ version, modules: n, moduleDots: m, sentModuleDots: m });
 }
 
 export type Align = 'left' | 'center' | 'right';
 
+/** The QR symbol of ASCII data in byte mode (qr.ts); throws RangeError when it fits no version. */
+function qrSymbol(data: string, level: QrEcLevel) {
+  const q = encodeQr(Buffer.from(data, 'latin1'), level);
+  if (!q) throw new RangeError(`QR data of ${data.length} bytes fits no version`);
+  return q;
+}
+
 /** The QR matrix as a bitmap, `moduleDots` dots per module, no quiet zone (as a printer draws it). */
-export function qrBitmap(data: string, moduleDots: number, level: 'L' | 'M' | 'Q' | 'H' = 'M'): Bitmap {
-  const qr = QRCode.create(data, { errorCorrectionLevel: level });
-  const n = qr.modules.size;
-  const bm = new Bitmap(n * moduleDots, n * moduleDots);
-  for (let r = 0; r < n; r++) {
-    for (let c = 0; c < n; c++) {
-      if (qr.modules.get(r, c)) bm.fillRect(c * moduleDots, r * moduleDots, moduleDots, moduleDots);
-    }
-  }
+export function qrBitmap(data: string, moduleDots: number, level: QrEcLevel = 'M'): Bitmap {
+  const q = qrSymbol(data, level);
+  const bm = new Bitmap(q.size * moduleDots, q.size * moduleDots);
+  for (let r = 0; r < q.size; r++)
+    for (let c = 0; c < q.size; c++)
+      if (q.modules[r * q.size + c]) bm.fillRect(c * moduleDots, r * moduleDots, moduleDots, moduleDots);
   return bm;
 }
 
@@ -121,6 +123,7 @@ const C = {
   bold: [cmd.bold(false), cmd.bold(true)] as const,
 };
 const sizeCmds = new Map<number, Uint8Array>();
+const rasterLines = new Map<string, Uint8Array>();
 
 export class Encoder {
   // One growing buffer rather than a list of parts: a bill is encoded with little garbage.
@@ -212,11 +215,21 @@ export class Encoder {
   /** Text drawn with the bundled font and sent as a raster image (printers without a Chinese font). */
   rasterLine(text: string): this {
     const { w, h, bold } = this.state;
-    const width = Math.min(this.profile.dots, textColumns(text) * CELL_W * w);
-    // Six blank rows below, the leading a text line gets from the default 30-dot line spacing.
-    const bm = new Bitmap(Math.ceil(width / 8) * 8, CELL_H * h + 6);
-    drawText(bm, text, 0, 0, { bold, scaleW: w, scaleH: h });
-    return this.raster(bm);
+    const key = `${w}${h}${bold ? 1 : 0}${this.profile.dots}:${text}`;
+    let img = rasterLines.get(key);
+    if (!img) {
+      const width = Math.min(this.profile.dots, textColumns(text) * CELL_W * w);
+      // Six blank rows below, the leading a text line gets from the default 30-dot line spacing.
+      const bytesPerRow = Math.ceil(width / 8);
+      const rows = CELL_H * h + 6;
+      const data = new Uint8Array(bytesPerRow * rows);
+      drawTextPacked(data, bytesPerRow, rows, text, { bold, scaleW: w, scaleH: h });
+      img = cmd.rasterImage(bytesPerRow, rows, data);
+      // Titles, labels and footers repeat on every document: their images are kept (a few hundred).
+      if (rasterLines.size >= 512) rasterLines.clear();
+      rasterLines.set(key, img);
+    }
+    return this.push(img);
   }
 
   /** GS v 0 of a bitmap; `quadruple` prints each dot as 2 × 2 (mode m = 3). */
@@ -233,8 +246,10 @@ export class Encoder {
     const plan = planQr(data, this.profile);
     if (!plan.ok) throw new PrintRefusal(plan.error.code, plan.error.message);
     const { moduleDots, sentModuleDots } = plan.value;
-    if (!this.profile.nativeQr)
-      return this.raster(qrBitmap(data, sentModuleDots), sentModuleDots !== moduleDots);
+    if (!this.profile.nativeQr) {
+      const p = qrRaster(qrSymbol(data, 'M'), sentModuleDots);
+      return this.push(cmd.rasterImage(p.bytesPerRow, p.rows, p.data, sentModuleDots !== moduleDots ? 3 : 0));
+    }
     return this.push(cmd.qrModel(2))
       .push(cmd.qrModuleSize(moduleDots))
       .push(cmd.qrErrorLevel('M'))

@@ -4,7 +4,7 @@
 // lines), ESC J n (n dots), GS v 0 (its rows, doubled in double-height modes), a GS ( k QR (its data
 // length gives an upper bound of its size), GS ! (taller lines). Data inside commands is skipped, so
 // an LF byte in an image is not a line.
-import QRCode from 'qrcode';
+import { qrVersionForBytes } from './qr.ts';
 
 const LINE_DOTS = 30;
 
@@ -49,19 +49,8 @@ export function jobDotRows(b: Uint8Array): number {
   return rows;
 }
 
-const sides = new Map<number, number>();
-
-/** Modules per side of a byte-mode QR (error level M) holding `n` bytes. */
+/** Modules per side of a byte-mode QR (error level M) holding `n` bytes (177, version 40, when none does). */
 function qrSide(n: number): number {
-  const k = Math.max(1, Math.min(n, 2331));
-  let side = sides.get(k);
-  if (side === undefined) {
-    try {
-      side = QRCode.create('a'.repeat(k), { errorCorrectionLevel: 'M' }).modules.size;
-    } catch {
-      side = 177;
-    }
-    if (sides.size < 256) sides.set(k, side);
-  }
-  return side;
+  const v = qrVersionForBytes(Math.max(1, n), 'M');
+  return v === undefined ? 177 : v * 4 + 17;
 }
