@@ -131,6 +131,10 @@ const notificationSchema = z.object({
   notify_time: z.string(),
   sign: z.string(),
   sign_type: z.literal('RSA2'),
+  // A refund of the trade (异步通知: 退款通知), to the same notify_url.
+  refund_fee: z.string().optional(),
+  out_biz_no: z.string().max(64).optional(),
+  gmt_refund: z.string().optional(),
 });
 
 function tradeStatus(s: string): ChannelTradeStatus {
@@ -355,7 +359,26 @@ export class AlipayAdapter implements ChannelAdapter {
       parseShanghaiTimestamp(n.data.gmt_payment ?? '') ??
       parseShanghaiTimestamp(n.data.notify_time) ??
       unixSeconds(this.clock);
-    return ok({ outTradeNo: n.data.out_trade_no, txnId: n.data.trade_no, amountFen, paidAt, status });
+    const payment: ChannelPayment = { outTradeNo: n.data.out_trade_no, txnId: n.data.trade_no, amountFen, paidAt, status };
+    if (n.data.refund_fee === undefined && n.data.out_biz_no === undefined) return ok(payment);
+    // A refund notification: out_biz_no is the refund's out_request_no, refund_fee the trade's total refunded.
+    const refundFen = yuanToFen(n.data.refund_fee ?? '');
+    if (refundFen === undefined || refundFen <= 0 || !n.data.out_biz_no)
+      return fail('MALFORMED', 'alipay refund notification: bad refund_fee or out_biz_no');
+    return ok({
+      ...payment,
+      refund: {
+        outRefundNo: n.data.out_biz_no,
+        refundId: n.data.trade_no,
+        amountFen: refundFen,
+        status: 'success',
+        doneAt:
+          parseShanghaiTimestamp(n.data.gmt_refund ?? '') ??
+          parseShanghaiTimestamp(n.data.notify_time) ??
+          unixSeconds(this.clock),
+        outTradeNo: n.data.out_trade_no,
+      },
+    });
   }
 
   ack(accepted: boolean): NotificationAck {

@@ -183,6 +183,13 @@ export class ChannelSimulator {
   statementHook?: (channel: Channel, rows: SimStatementRow[]) => SimStatementRow[];
   /** Set to make the channel slow or refuse: called before each gateway call. */
   gatewayHook?: (channel: Channel, what: string) => Promise<void> | void;
+  /**
+   * Alipay: when it returns true for a method, the gateway does the call and then cuts the connection
+   * instead of answering (an answer lost on the way back).
+   */
+  dropAnswer?: (method: string) => boolean;
+  /** Alipay sends a refund notice to the trade's notify_url after each refund; false loses them. */
+  alipayRefundNotices = true;
   private certPems: [string, string] = ['', ''];
   private readonly oauthCodes = new Map<string, string>();
   private held: SimOrder[] = [];
@@ -241,6 +248,7 @@ export class ChannelSimulator {
 
   async close(): Promise<void> {
     await this.app.close();
+    await this.whenDelivered();
   }
 
   /** What the hub's config needs to talk to this simulator as if it were the real gateways. */
@@ -400,6 +408,16 @@ export class ChannelSimulator {
       buyer_logon_id: '159****5620',
       point_amount: '0.00',
     };
+    if (t.alipayRefund) {
+      const full = t.alipayRefund.refundedFen >= o.amountFen;
+      params.notify_id = `2026112100222${digits(20)}`;
+      params.out_biz_no = t.alipayRefund.outBizNo;
+      params.refund_fee = fenToYuan(t.alipayRefund.refundedFen);
+      params.gmt_refund = `${shanghaiTimestamp(t.alipayRefund.at)}.${String(randomInt(1000)).padStart(3, '0')}`;
+      // Refunded in full, the trade is closed.
+      params.trade_status = t.status ?? (full ? 'TRADE_CLOSED' : 'TRADE_SUCCESS');
+      if (full) params.gmt_close = shanghaiTimestamp(t.alipayRefund.at);
+    }
     const key = t.signingKeyPem ? privateKeyOf({ privateKeyPem: t.signingKeyPem }) : this.alipayPlatformKey;
     params.sign = signAlipayNotification(params, key, charset);
     if (t.afterSign) t.afterSign(params);
@@ -600,6 +618,11 @@ export class ChannelSimulator {
   }
 
   private alipayReply(reply: FastifyReply, method: string, node: Record<string, unknown>): FastifyReply {
+    if (this.dropAnswer?.(method)) {
+      reply.hijack();
+      reply.raw.destroy();
+      return reply;
+    }
     const text = JSON.stringify(node);
     const sign = rsaSign(this.alipayPlatformKey, text);
     return reply
@@ -742,6 +765,8 @@ export class ChannelSimulator {
           return this.alipayReply(reply, method, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', sub_msg: '退款金额超限' });
         }
         this.refunds.set(key, { channel: 'alipay', outTradeNo: otn, outRefundNo: rno, refundId: o.txnId ?? '', amountFen: fen, at: this.now() });
+        // Alipay notifies the refund to the trade's notify_url, after and apart from this answer.
+        if (this.alipayRefundNotices) this.track(this.deliverAlipayRefund(o, rno));
       }
       const r = this.refunds.get(key)!;
       return this.alipayReply(reply, method, {
@@ -915,7 +940,7 @@ export class ChannelSimulator {
       r = { channel: 'wechat', outTradeNo: o.outTradeNo, outRefundNo: p.out_refund_no, refundId: `50${digits(30)}`, amountFen: p.amount.refund, at: this.now(), ...(p.notify_url ? { notifyUrl: p.notify_url } : {}) };
       this.refunds.set(key, r);
       // The refund completes at once here; its REFUND.SUCCESS notification follows.
-      if (r.notifyUrl) void this.deliverRefund(r);
+      if (r.notifyUrl) this.track(this.deliverRefund(r));
     }
     return this.wechatReply(reply, 200, this.refundView(r, o));
   }
@@ -963,6 +988,35 @@ export class ChannelSimulator {
       headers: { 'content-type': 'application/json', ...wechatSignedHeaders(body, this.wechatSigningKey(signer), this.wechatSerial(signer), this.now()) },
       body,
     };
+  }
+
+  /** Notifications sent apart from an answer (refund notices), so tests and close can wait for them. */
+  private readonly inflight = new Set<Promise<void>>();
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+  /** Resolves once every notification sent apart from an answer has been answered (or failed). */
+  async whenDelivered(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight]);
+  }
+
+  /** The refund notice Alipay sends to the trade's notify_url once a refund is made (full field set). */
+  buildAlipayRefundNotification(o: SimOrder, outRequestNo: string): BuiltNotification {
+    const r = this.refunds.get(`alipay:${o.outTradeNo}:${outRequestNo}`);
+    return this.buildAlipay(o, {
+      alipayRefund: { outBizNo: outRequestNo, refundedFen: this.refundedFen('alipay', o.outTradeNo), at: r?.at ?? this.now() },
+    });
+  }
+
+  private async deliverAlipayRefund(o: SimOrder, outRequestNo: string): Promise<void> {
+    const n = this.buildAlipayRefundNotification(o, outRequestNo);
+    try {
+      const res = await fetch(n.url, { method: 'POST', headers: n.headers, body: n.body, signal: AbortSignal.timeout(10_000) });
+      this.deliveries.push({ channel: 'alipay', outTradeNo: o.outTradeNo, status: res.status, body: await res.text() });
+    } catch (e) {
+      this.deliveries.push({ channel: 'alipay', outTradeNo: o.outTradeNo, status: 0, body: (e as Error).message });
+    }
   }
 
   private async deliverRefund(r: SimRefund): Promise<void> {
@@ -1074,6 +1128,11 @@ export interface NotificationTamper {
   timestampOffset?: number;
   /** Change Alipay params after signing. */
   afterSign?: (params: Record<string, string>) => void;
+  /**
+   * Alipay: a refund notice instead of the payment's (退款通知, to the trade's notify_url): out_biz_no is the
+   * refund's out_request_no, refund_fee the trade's total refunded so far.
+   */
+  alipayRefund?: { outBizNo: string; refundedFen: number; at: number };
 }
 
 function privateKeyOf(pair: Pick<RsaPair, 'privateKeyPem'>): KeyObject {

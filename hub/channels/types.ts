@@ -30,6 +30,12 @@ export interface ChannelPayment {
   /** Unix seconds; 0 when not paid. */
   paidAt: number;
   status: ChannelTradeStatus;
+  /**
+   * Set when the notification reports a refund of this payment rather than the payment (Alipay sends both
+   * to the trade's notify_url: `out_biz_no` = our out_request_no, `refund_fee` = the trade's total refunded,
+   * `gmt_refund`; trade_status TRADE_CLOSED once refunded in full).
+   */
+  refund?: ChannelRefund;
 }
 
 /** A notification exactly as it arrived: the raw body matters, signatures are over its bytes. */
@@ -98,7 +104,10 @@ export interface ChannelAdapter {
   statement(date: string): Promise<Result<StatementRow[]>>;
   /** Signature, merchant and freshness checks; the amount is checked against the order by the caller. */
   verifyNotification(raw: RawNotification): Result<ChannelPayment> | Promise<Result<ChannelPayment>>;
-  /** Refund notifications (WeChat REFUND.*); Alipay's refund is synchronous and has none. */
+  /**
+   * Refund notifications on their own URL (WeChat REFUND.*). Alipay's come to the trade's notify_url and
+   * are returned by verifyNotification with `refund` set.
+   */
   verifyRefundNotification?(raw: RawNotification): Promise<Result<ChannelRefund>>;
   ack(accepted: boolean, reason?: string): NotificationAck;
 }

@@ -10,9 +10,12 @@ export function shanghaiTimestamp(unixS: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
-const SH_TS_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+const SH_TS_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?$/;
 
-/** "yyyy-MM-dd HH:mm:ss" (Asia/Shanghai) → Unix seconds, or undefined. */
+/**
+ * "yyyy-MM-dd HH:mm:ss" (Asia/Shanghai) → Unix seconds, or undefined. A fraction of a second (Alipay's
+ * gmt_refund is "yyyy-MM-dd HH:mm:ss.S") is accepted and dropped.
+ */
 export function parseShanghaiTimestamp(text: string): number | undefined {
   const m = SH_TS_RE.exec(text);
   if (!m) return undefined;

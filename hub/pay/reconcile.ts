@@ -4,7 +4,7 @@
 // what is on one side only, or differs in amount, is reported. Reports are kept per channel and day.
 import type { Channel } from '../../protocol/ids.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
-import type { ChannelAdapter, ChannelPayment, StatementRow } from '../channels/types.ts';
+import type { ChannelAdapter, ChannelPayment, ChannelRefund, StatementRow } from '../channels/types.ts';
 import type { HubQueryable } from '../db.ts';
 
 export interface ReconcileLine {
@@ -50,6 +50,11 @@ export interface ReconcileDeps {
   now: () => number;
   /** Settles a paid channel payment found on the statement (the pay service's settlePayment). */
   settle: (channel: Channel, p: ChannelPayment) => Promise<Result<string>>;
+  /**
+   * Records a refund the statement shows done on the hub's refund of that request number (the refunds
+   * area's notified): the statement is the channel's word, as a notification is.
+   */
+  refunded?: (channel: Channel, r: ChannelRefund) => Promise<Result<unknown>>;
 }
 
 /** Matches given statement rows (already read) with the hub; pure over the database, used by the bench. */
@@ -108,8 +113,10 @@ export async function reconcileRows(
         continue;
       }
       // Paid at the channel, unknown to the hub: maybe paid on another day in our books, else settle.
+      // (A payment the hub keeps only flagged for refund counts too: the hub knows the money.)
       const other = await deps.db.query<{ amount_fen: string | number }>(
-        'SELECT amount_fen FROM payments WHERE channel = $1 AND txn_id = $2',
+        `SELECT amount_fen FROM payments WHERE channel = $1 AND txn_id = $2
+         UNION ALL SELECT amount_fen FROM pay_refunds WHERE channel = $1 AND txn_id = $2 LIMIT 1`,
         [channel, row.txnId],
       );
       if (other.rows[0]) {
@@ -134,6 +141,24 @@ export async function reconcileRows(
       if (h) {
         if (h.amountFen === row.amountFen) report.matched.refunds++;
         else report.amountDiffs.push({ outTradeNo: row.outTradeNo, txnId: row.txnId, outRefundNo: no, amountFen: row.amountFen, hubFen: h.amountFen });
+        continue;
+      }
+      // Not done on this day in the hub's books: done on another day, or still under way in the hub (its
+      // notification lost): recorded now, as a payment found here is settled.
+      const other = await deps.db.query<{ amount_fen: string | number; status: string; out_trade_no: string }>(
+        'SELECT amount_fen, status, out_trade_no FROM pay_refunds WHERE channel = $1 AND out_refund_no = $2',
+        [channel, no],
+      );
+      const hr = other.rows[0];
+      if (hr && hr.out_trade_no === row.outTradeNo) {
+        const line = { outTradeNo: row.outTradeNo, txnId: row.txnId, outRefundNo: no, amountFen: row.amountFen };
+        if (Number(hr.amount_fen) !== row.amountFen) report.amountDiffs.push({ ...line, hubFen: Number(hr.amount_fen) });
+        else if (hr.status === 'success') report.matched.refunds++;
+        else if (deps.refunded) {
+          const r = await deps.refunded(channel, { outRefundNo: no, amountFen: row.amountFen, status: 'success', doneAt: row.at, outTradeNo: row.outTradeNo });
+          if (r.ok) report.settled.push({ ...line, outcome: 'refunded' });
+          else report.channelOnly.push({ ...line, outcome: r.error.code });
+        } else report.channelOnly.push({ ...line, outcome: hr.status });
         continue;
       }
       report.channelOnly.push({ outTradeNo: row.outTradeNo, txnId: row.txnId, outRefundNo: no, amountFen: row.amountFen });

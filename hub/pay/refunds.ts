@@ -212,16 +212,38 @@ export function createRefunds(o: RefundsOptions) {
     return record(row, r.value);
   }
 
-  /** A verified refund notification (WeChat REFUND.*): records the outcome for its request number. */
-  async function notified(r: ChannelRefund): Promise<Result<RefundRecord>> {
-    const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE out_refund_no = $1', [r.outRefundNo]);
+  /**
+   * A verified refund notification (WeChat REFUND.*, Alipay's refund notice on the trade's notify_url):
+   * records the outcome for its request number. NOT_FOUND when the hub made no such refund on this channel
+   * (and order, when the notification names it); AMOUNT_MISMATCH when the amount is not the refund's (for
+   * Alipay, refund_fee is the trade's total refunded, which includes refunds made elsewhere). Nothing is
+   * changed on a failure.
+   */
+  async function notified(channel: Channel, r: ChannelRefund): Promise<Result<RefundRecord>> {
+    const cur = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE out_refund_no = $1 AND channel = $2', [
+      r.outRefundNo,
+      channel,
+    ]);
     const row = cur.rows[0];
-    if (!row) return fail('NOT_FOUND', `refund ${r.outRefundNo}`);
+    if (!row || (r.outTradeNo !== undefined && r.outTradeNo !== row.out_trade_no))
+      return fail('NOT_FOUND', `refund ${r.outRefundNo}`);
     if (Number(row.amount_fen) !== r.amountFen) return fail('AMOUNT_MISMATCH', `refund ${r.outRefundNo}`);
     if (row.status !== 'success') await record(row, r);
     const again = await o.db.query<Row>('SELECT * FROM pay_refunds WHERE out_refund_no = $1', [r.outRefundNo]);
     return ok(view(again.rows[0]!));
   }
 
-  return { admitFlagged, approve, execute, notified, list: () => listRefunds(o.db) };
+  /** Asks the channel about a refund now (its job, due at once): after a notification the hub could not take. */
+  async function recheck(channel: Channel, outRefundNo: string): Promise<boolean> {
+    const cur = await o.db.query<Row>(
+      "SELECT * FROM pay_refunds WHERE out_refund_no = $1 AND channel = $2 AND status IN ('approved', 'processing')",
+      [outRefundNo, channel],
+    );
+    if (!cur.rows[0]) return false;
+    await enqueueJob(o.db, 'refund', outRefundNo, { channel, txnId: cur.rows[0].txn_id }, o.now());
+    await requeueJob(o.db, 'refund', outRefundNo, o.now());
+    return true;
+  }
+
+  return { admitFlagged, approve, execute, notified, recheck, list: () => listRefunds(o.db) };
 }

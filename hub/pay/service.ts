@@ -9,7 +9,13 @@ import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { systemClock, unixSeconds, type Clock } from '../../protocol/time.ts';
 import { parseBillToken, type BillClaims } from '../../protocol/tokens.ts';
 import type { BillState } from '../../protocol/bills.ts';
-import type { ChannelAdapter, ChannelPayment, CreateOrderInput, RawNotification } from '../channels/types.ts';
+import type {
+  ChannelAdapter,
+  ChannelPayment,
+  ChannelRefund,
+  CreateOrderInput,
+  RawNotification,
+} from '../channels/types.ts';
 import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
 import { createRefunds, listRefunds, type RefundRecord } from './refunds.ts';
 import { reconcileDay, type ReconcileReport } from './reconcile.ts';
@@ -115,7 +121,12 @@ export interface PaidWith {
   paidAt?: number;
 }
 
-export type SettleOutcome = 'settled' | 'duplicate' | 'refund' | 'ignored';
+/**
+ * settled: the bill is paid by it; duplicate: already settled; refund: kept and flagged for refund;
+ * refunded: a refund notification recorded on the hub's refund; ignored: nothing to do (not paid, or a
+ * refund the hub did not make, which the day's reconciliation reports).
+ */
+export type SettleOutcome = 'settled' | 'duplicate' | 'refund' | 'refunded' | 'ignored';
 
 export interface OrderRow {
   out_trade_no: string;
@@ -462,7 +473,13 @@ export function createPayService(opts: PayServiceOptions) {
     for (const ch of configured) {
       const adapter = opts.channels[ch]!;
       const r = await reconcileDay(
-        { db: hub.db, adapter, now: nowS, settle: (c, p) => settlePayment(c, p, 'reconcile') },
+        {
+          db: hub.db,
+          adapter,
+          now: nowS,
+          settle: (c, p) => settlePayment(c, p, 'reconcile'),
+          refunded: (c, r) => refundsSvc.notified(c, r),
+        },
         date,
       );
       if (!r.ok) return r;
@@ -591,10 +608,39 @@ export function createPayService(opts: PayServiceOptions) {
       log('notification refused', { channel, code: v.error.code });
       return { ack: adapter.ack(false, v.error.code), result: v };
     }
+    if (v.value.refund) {
+      const r = await refundNotified(channel, v.value, v.value.refund);
+      return { ack: adapter.ack(r.ok, r.ok ? undefined : r.error.code), result: r };
+    }
     if (v.value.status !== 'paid') return { ack: adapter.ack(true), result: ok('ignored') };
     const s = await settlePayment(channel, v.value, 'notify');
     if (!s.ok) log('notification not settled', { channel, code: s.error.code });
     return { ack: adapter.ack(s.ok, s.ok ? undefined : s.error.code), result: s };
+  }
+
+  /**
+   * A genuine refund notice on the trade's notify_url (Alipay): recorded on the hub's refund of that
+   * request number. A refund the hub did not make (refunded at the merchant's portal), or a total refunded
+   * that is not the hub's refund alone, is still the channel's word: it is kept in pay_notifications,
+   * logged, the hub's own refund (if any) is asked about at once, and the channel is answered so it stops
+   * retrying; the day's reconciliation lists the refund as the channel's only.
+   */
+  async function refundNotified(
+    channel: Channel,
+    p: ChannelPayment,
+    refund: ChannelRefund,
+  ): Promise<Result<SettleOutcome>> {
+    const r = await refundsSvc.notified(channel, refund);
+    if (r.ok) return ok('refunded');
+    if (r.error.code !== 'NOT_FOUND' && r.error.code !== 'AMOUNT_MISMATCH') return r;
+    await hub.db.query(
+      `INSERT INTO pay_notifications (channel, out_trade_no, txn_id, amount_fen, source, outcome, received_at)
+       VALUES ($1, $2, $3, $4, 'notify', $5, $6)`,
+      [channel, p.outTradeNo, p.txnId, refund.amountFen, r.error.code === 'NOT_FOUND' ? 'refund_elsewhere' : 'refund_total_differs', nowS()],
+    );
+    if (await refundsSvc.recheck(channel, refund.outRefundNo)) opts.onJobQueued?.();
+    log('refund notification not the hub refund', { channel, code: r.error.code, outRefundNo: refund.outRefundNo });
+    return ok('ignored');
   }
 
   /**
@@ -675,7 +721,7 @@ export function createPayService(opts: PayServiceOptions) {
       log('refund notification refused', { channel, code: v.error.code });
       return { ack: adapter.ack(false, v.error.code), result: v };
     }
-    const r = await refundsSvc.notified(v.value);
+    const r = await refundsSvc.notified(channel, v.value);
     return { ack: adapter.ack(r.ok, r.ok ? undefined : r.error.code), result: r };
   }
 

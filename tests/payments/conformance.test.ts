@@ -221,6 +221,68 @@ describe('Alipay against the official SDK', () => {
     expect(r.ok).toBe(true);
   });
 
+  for (const charset of ['utf-8', 'GBK'] as const) {
+    it(`reads a genuine ${charset} refund notice (out_biz_no, refund_fee, gmt_refund) as the refund, not a payment`, async () => {
+      // Alipay's refund notice (异步通知 on the trade's notify_url), its fields written here from the
+      // documentation and signed by the documented rule, not by the project's code.
+      const params: Record<string, string> = {
+        notify_time: '2026-11-21 12:30:01',
+        notify_type: 'trade_status_sync',
+        notify_id: '2026112100222123001234567890123456',
+        app_id: '2021000000000001',
+        charset,
+        version: '1.0',
+        sign_type: 'RSA2',
+        trade_no: '2026112122001412341234567890',
+        out_trade_no: 'BKIOSK0PAY_7_A3K9Q',
+        out_biz_no: 'RFA_2026112122001412341234567890',
+        buyer_id: '2088102177846880',
+        buyer_logon_id: '159****5620',
+        seller_id: '2088000000000001',
+        trade_status: 'TRADE_CLOSED',
+        total_amount: '200.00',
+        receipt_amount: '200.00',
+        buyer_pay_amount: '200.00',
+        refund_fee: '200.00',
+        subject: '交通违法罚款 缴款单 A+B',
+        gmt_create: '2026-11-21 12:00:00',
+        gmt_payment: '2026-11-21 12:00:05',
+        gmt_refund: '2026-11-21 12:30:00.512',
+        gmt_close: '2026-11-21 12:30:00',
+        fund_bill_list: JSON.stringify([{ amount: '200.00', fundChannel: 'ALIPAYACCOUNT' }]),
+      };
+      const content = Object.keys(params).filter((k) => k !== 'sign' && k !== 'sign_type').sort().map((k) => `${k}=${params[k]}`).join('&');
+      const { sign } = await import('node:crypto');
+      params.sign = sign('sha256', charset === 'GBK' ? iconv.encode(content, 'GBK') : Buffer.from(content, 'utf8'), keys.alipayPlatform.privateKeyPem).toString('base64');
+      if (charset === 'utf-8') expect(merchantSdk().checkNotifySignV2({ ...params })).toBe(true);
+      const body = charset === 'GBK' ? encodeForm(params, 'GBK') : new URLSearchParams(params).toString();
+      const r = adapter().verifyNotification({ headers: {}, body });
+      expect(r.ok && r.value).toMatchObject({
+        outTradeNo: 'BKIOSK0PAY_7_A3K9Q',
+        txnId: '2026112122001412341234567890',
+        status: 'closed',
+        refund: {
+          outRefundNo: 'RFA_2026112122001412341234567890',
+          outTradeNo: 'BKIOSK0PAY_7_A3K9Q',
+          amountFen: 20000,
+          status: 'success',
+          doneAt: Date.parse('2026-11-21T12:30:00+08:00') / 1000,
+        },
+      });
+      // A refund notice without its request number is refused, not read as a payment.
+      const partial = { ...params };
+      delete partial.out_biz_no;
+      const c2 = Object.keys(partial).filter((k) => k !== 'sign' && k !== 'sign_type').sort().map((k) => `${k}=${partial[k]}`).join('&');
+      partial.sign = sign('sha256', charset === 'GBK' ? iconv.encode(c2, 'GBK') : Buffer.from(c2, 'utf8'), keys.alipayPlatform.privateKeyPem).toString('base64');
+      const bad = adapter().verifyNotification({ headers: {}, body: charset === 'GBK' ? encodeForm(partial, 'GBK') : new URLSearchParams(partial).toString() });
+      expect(!bad.ok && bad.error.code).toBe('MALFORMED');
+      // Tampered after signing (a larger refund): the signature fails.
+      const tampered = body.replace('refund_fee=200.00', 'refund_fee=300.00');
+      const t = adapter().verifyNotification({ headers: {}, body: tampered });
+      expect(!t.ok && t.error.code).toBe('BAD_SIGNATURE');
+    });
+  }
+
   it('refunds once per out_request_no, queries the refund and reads the day statement (zip of GBK CSV)', async () => {
     const a = adapter();
     const otn = 'R_ALI_1';

@@ -9,7 +9,9 @@ import { generateSimulatorKeys, type SimulatorKeys } from '../../hub/channels/si
 import { shanghaiTimestamp } from '../../hub/channels/util.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { enrollDevice, sampleFine, TestDevice } from '../hub/helpers.ts';
-import { ALIPAY_UA, PLAIN_UA, WECHAT_UA, openPayPage, startPayHub, type PayHubFixture } from './helpers.ts';
+import { ALIPAY_UA, PLAIN_UA, WECHAT_UA, openPayPage, startPayHub, stateSnapshot, type PayHubFixture } from './helpers.ts';
+import { AlipaySdk } from 'alipay-sdk';
+import { decodeForm } from '../../hub/channels/alipay.ts';
 
 const T0 = Date.parse('2026-11-21T02:00:00Z');
 let keys: SimulatorKeys;
@@ -112,6 +114,9 @@ describe('notifications and the background jobs', () => {
     // Running the jobs again changes nothing at the channel.
     await f.pay.work();
     expect([...f.sim.refunds.values()].filter((r) => r.outTradeNo === pa.outTradeNo)).toHaveLength(1);
+    // Alipay's refund notice to the trade's notify_url came too, and was answered "success".
+    await f.sim.whenDelivered();
+    expect(f.sim.deliveries.filter((d) => d.outTradeNo === pa.outTradeNo).map((d) => d.body)).toEqual(['success', 'success']);
   });
 
   it('shows the bill itemised: violation, points, fine, 加处罚款 and the total', async () => {
@@ -190,6 +195,138 @@ describe('notifications and the background jobs', () => {
     } finally {
       f.sim.statementHook = undefined;
     }
+  });
+});
+
+describe("Alipay's refund notices", () => {
+  const { ctx, newBill } = setup();
+  const date = shanghaiTimestamp(T0 / 1000).slice(0, 10);
+
+  /** The merchant as the official SDK calls the gateway (the merchant portal, another system). */
+  const merchantSdk = (): AlipaySdk =>
+    new AlipaySdk({
+      appId: ctx.f.sim.hubConfig().alipay.appId,
+      privateKey: keys.alipayApp.privateKeyPem,
+      keyType: 'PKCS8',
+      alipayPublicKey: keys.alipayPlatform.publicKeyPem,
+      gateway: `${ctx.f.sim.baseUrl}/gateway.do`,
+      camelcase: false,
+    });
+
+  /** A bill paid on WeChat, then on Alipay before the Alipay order could be closed: Alipay's is refunded. */
+  async function paidTwice(): Promise<{ billNo: string; outTradeNo: string }> {
+    const { f } = ctx;
+    const bill = await newBill(17000);
+    const pa = await openPayPage(bill.url, ALIPAY_UA);
+    const pw = await openPayPage(bill.url, WECHAT_UA);
+    const g = gate();
+    f.sim.gatewayHook = async (ch, what) => {
+      if (ch === 'alipay' && what === 'alipay.trade.close') await g.wait();
+    };
+    try {
+      await f.sim.pay('wechat', pw.outTradeNo!);
+      await g.reached;
+      await f.sim.pay('alipay', pa.outTradeNo!);
+    } finally {
+      g.open();
+      f.sim.gatewayHook = undefined;
+    }
+    await f.pay.whenIdle();
+    return { billNo: bill.billNo, outTradeNo: pa.outTradeNo! };
+  }
+
+  const refundOf = async (billNo: string) => (await ctx.f.pay.refunds()).find((r) => r.billNo === billNo)!;
+  const post = async (n: { headers: Record<string, string>; body: string }): Promise<string> =>
+    (await fetch(`${ctx.f.url}/notify/alipay`, { method: 'POST', headers: n.headers, body: n.body })).text();
+
+  it('a refund whose answer was lost is completed by the notice (genuine by the SDK); a repeat changes nothing', async () => {
+    const { f } = ctx;
+    f.sim.dropAnswer = (m) => m === 'alipay.trade.refund';
+    let paid: { billNo: string; outTradeNo: string };
+    try {
+      paid = await paidTwice();
+      await f.sim.whenDelivered();
+    } finally {
+      f.sim.dropAnswer = undefined;
+    }
+    const r = await refundOf(paid.billNo);
+    expect(r).toMatchObject({ channel: 'alipay', status: 'success', amountFen: 17000 });
+    expect(r.doneAt).toBeGreaterThan(0);
+    // The notice as Alipay sends it: the official SDK takes its signature, and it carries the refund fields.
+    const o = f.sim.order('alipay', paid.outTradeNo)!;
+    const n = f.sim.buildAlipayRefundNotification(o, r.outRefundNo!);
+    const params = decodeForm(n.body, 'utf-8');
+    expect(params.ok).toBe(true);
+    const p = params.ok ? params.value : {};
+    expect(merchantSdk().checkNotifySignV2(p)).toBe(true);
+    expect(p).toMatchObject({ out_biz_no: r.outRefundNo, refund_fee: '170.00', trade_status: 'TRADE_CLOSED', charset: 'utf-8' });
+    expect(p.gmt_refund).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}$/);
+    // Alipay retries until "success": a repeat is answered so and changes nothing.
+    const before = await stateSnapshot(f.db);
+    expect(await post(n)).toBe('success');
+    expect(await stateSnapshot(f.db)).toBe(before);
+    // A notice signed by another key is refused and changes nothing.
+    const forged = f.sim.buildNotification(o, {
+      alipayRefund: { outBizNo: r.outRefundNo!, refundedFen: 17000, at: T0 / 1000 },
+      signingKeyPem: keys.alipayApp.privateKeyPem,
+    });
+    expect(await post(forged)).toBe('failure');
+    expect(await stateSnapshot(f.db)).toBe(before);
+  });
+
+  it("a refund made at the merchant portal is answered, kept apart and reported by the day's reconciliation", async () => {
+    const { f } = ctx;
+    const bill = await newBill(9000);
+    const pa = await openPayPage(bill.url, ALIPAY_UA);
+    await f.sim.pay('alipay', pa.outTradeNo!);
+    await f.pay.whenIdle();
+    const res = (await merchantSdk().exec('alipay.trade.refund', {
+      bizContent: { out_trade_no: pa.outTradeNo, refund_amount: '90.00', out_request_no: 'PORTAL_1' },
+      timestamp: shanghaiTimestamp(T0 / 1000),
+    })) as unknown as { code: string; fund_change: string };
+    expect(res).toMatchObject({ code: '10000', fund_change: 'Y' });
+    await f.sim.whenDelivered();
+    // Answered so Alipay stops; the hub made no such refund, so none of its refunds changes.
+    expect(f.sim.deliveries.filter((d) => d.outTradeNo === pa.outTradeNo).map((d) => d.body)).toEqual(['success', 'success']);
+    expect((await f.pay.refunds()).filter((r) => r.billNo === bill.billNo)).toEqual([]);
+    expect((await f.hub.bills.get(bill.billNo))?.status).toBe('paid');
+    const kept = await f.db.query('SELECT outcome, amount_fen FROM pay_notifications WHERE out_trade_no = $1 ORDER BY id', [pa.outTradeNo]);
+    expect(kept.rows).toEqual([
+      { outcome: 'settled', amount_fen: 9000 },
+      { outcome: 'refund_elsewhere', amount_fen: 9000 },
+    ]);
+    const rec = await f.pay.reconcile(date);
+    const ali = rec.ok ? rec.value.find((x) => x.channel === 'alipay')! : undefined;
+    expect(ali?.channelOnly).toContainEqual(expect.objectContaining({ outTradeNo: pa.outTradeNo, outRefundNo: 'PORTAL_1', amountFen: 9000 }));
+  });
+
+  it("a refund whose answer and notice were both lost is recorded by the day's reconciliation", async () => {
+    const { f } = ctx;
+    f.sim.dropAnswer = (m) => m === 'alipay.trade.refund';
+    f.sim.alipayRefundNotices = false;
+    let paid: { billNo: string; outTradeNo: string };
+    try {
+      paid = await paidTwice();
+    } finally {
+      f.sim.dropAnswer = undefined;
+      f.sim.alipayRefundNotices = true;
+    }
+    const before = await refundOf(paid.billNo);
+    expect(before).toMatchObject({ status: 'approved', lastError: expect.stringContaining('CHANNEL_UNREACHABLE') });
+    const rec = await f.pay.reconcile(date);
+    const ali = rec.ok ? rec.value.find((x) => x.channel === 'alipay')! : undefined;
+    expect(ali?.settled).toContainEqual(
+      expect.objectContaining({ outTradeNo: paid.outTradeNo, outRefundNo: before.outRefundNo, amountFen: 17000, outcome: 'refunded' }),
+    );
+    expect(await refundOf(paid.billNo)).toMatchObject({ status: 'success' });
+    // The next run finds it matched, and the retried job asks nothing more of the channel.
+    const again = await f.pay.reconcile(date);
+    expect(again.ok && again.value.find((x) => x.channel === 'alipay')!.settled).toEqual([]);
+    const atChannel = () => [...f.sim.refunds.values()].filter((x) => x.outTradeNo === paid.outTradeNo);
+    expect(atChannel()).toHaveLength(1);
+    ctx.clock.advance(3600_000);
+    await f.pay.work();
+    expect(atChannel()).toHaveLength(1);
   });
 });
 
