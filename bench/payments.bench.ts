@@ -12,7 +12,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { buildHubApp } from '../hub/app.ts';
 import { openHubDb, type HubDb } from '../hub/db.ts';
-import { createHubService } from '../hub/service.ts';
+import { createHubService } from '../hub/service/index.ts';
 import { ChannelSimulator, type SimOrder } from '../hub/channels/simulator.ts';
 import type { ChannelAdapter } from '../hub/channels/types.ts';
 import { buildAdapters, freeLoopbackPort } from '../hub/pay/config.ts';
@@ -24,7 +24,7 @@ import { makeBillToken } from '../protocol/tokens.ts';
 import { fmtMs, printSection, stats } from './lib.ts';
 import type { HubQueryable } from '../hub/db.ts';
 
-/** The fine-level checks of hub/service.ts settleIn, recognised by their text (counted, so a rename shows). */
+/** The fine-level checks of hub/service/payments.ts settleIn, recognised by their text (counted, so a rename shows). */
 const isFineCheck = (sql: string): boolean =>
   sql.includes('SELECT status FROM fines WHERE decision_no') && sql.includes('AS other_paid');
 const isVoidOthers = (sql: string): boolean =>

@@ -67,7 +67,7 @@ async function writeCsv(file: string, n: number): Promise<void> {
 /** In a child process: the hub's import of FILE into SCHEMA; prints {ms, maxRssMb, result}. */
 async function importChild(url: string, schema: string, file: string): Promise<void> {
   const { openHubDb } = await import('../hub/db.ts');
-  const { createHubService } = await import('../hub/service.ts');
+  const { createHubService } = await import('../hub/service/index.ts');
   const db = await openHubDb({ databaseUrl: url, schema, listen: false });
   const hub = createHubService({ db });
   const t = performance.now();

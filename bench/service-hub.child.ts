@@ -7,7 +7,7 @@ import { buildHubApp } from '../hub/app.ts';
 import { runAdmin } from '../hub/admin.ts';
 import { openHubDb } from '../hub/db.ts';
 import { servicePlugins } from '../hub/integration/index.ts';
-import { createHubService } from '../hub/service.ts';
+import { createHubService } from '../hub/service/index.ts';
 
 const db = await openHubDb({ databaseUrl: process.env.DATABASE_URL!, schema: process.argv[2]! });
 const hub = createHubService({ db });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { listRefunds } from './pay/refunds.ts';
 import { payAdmin, payAdminSchemas } from './pay/admin.ts';
-import type { HubService } from './service.ts';
+import type { HubService } from './service/index.ts';
 import { renewEpoch } from './feed/identity.ts';
 import { auditCore, isServiceOp, runServiceAdmin } from './integration/admin.ts';
 

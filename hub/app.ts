@@ -22,7 +22,7 @@ import {
   SYNC_PATHS,
 } from '../protocol/sync.ts';
 import { runAdmin } from './admin.ts';
-import type { HubService } from './service.ts';
+import type { HubService } from './service/index.ts';
 
 export interface BuildHubAppOptions {
   hub: HubService;

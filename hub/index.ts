@@ -11,6 +11,6 @@ export {
   type SettleInput,
   type SettleResult,
   type Device,
-} from './service.ts';
+} from './service/index.ts';
 export { startHub, type StartHubOptions, type RunningHub } from './server.ts';
 export { runAdmin } from './admin.ts';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Clock } from '../protocol/time.ts';
 import { buildHubApp, makeLogger } from './app.ts';
 import { openHubDb, type HubDb } from './db.ts';
-import { createHubService, type HubService } from './service.ts';
+import { createHubService, type HubService } from './service/index.ts';
 import { acquireDirLock, type DirLock } from './storage-lock.ts';
 import { FailureError } from '../protocol/result.ts';
 

@@ -16,7 +16,7 @@ import { enrollQrPayload, enrollCodeSchema } from '../../protocol/enroll.ts';
 import { failure, type Failure } from '../../protocol/result.ts';
 import { finesFromCsv } from '../../protocol/fines-file.ts';
 import { CORE_READS, isCoreOp, runAdmin } from '../admin.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { audit } from '../integration/audit.ts';
 import { isReadOp, isServiceOp } from '../integration/admin.ts';
 import { batchIdSchema, runBatch } from '../integration/batches.ts';

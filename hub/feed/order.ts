@@ -2,7 +2,7 @@
 // writer (services, the integration upsert, the file import) follows the same ordering rule.
 import { FEED_CHANNEL, type HubQueryable } from '../db.ts';
 
-/** The advisory lock every feed writer holds until its transaction ends (see hub/service.ts). */
+/** The advisory lock every feed writer holds until its transaction ends (hub/service/context.ts and every other writer). */
 export const FEED_LOCK = 727002;
 
 /** Takes the feed lock for the rest of the transaction. */

@@ -3,7 +3,7 @@
 // storage. Each is written to the audit log with its actor (`cli` unless the console gives its own).
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { audit, readAudit } from './audit.ts';
 import { listBatches } from './batches.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from './keys.ts';

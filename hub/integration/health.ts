@@ -6,7 +6,7 @@ import { failure } from '../../protocol/result.ts';
 import { HEALTH_PATH, healthReportSchema, OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { MAX_BODY_BYTES } from '../../protocol/sync.ts';
 import type { HubQueryable } from '../db.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { serviceStatus } from './routes.ts';
 
 export interface DeviceHealthView {

@@ -1,7 +1,7 @@
 // The hub as a service for the traffic authority, as plugins for startHub/buildHubApp: the integration
 // API (/api/v1), kiosk health reports, /metrics, the webhook delivery worker and the operator console.
 import type { FastifyPluginAsync } from 'fastify';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { consolePlugin } from '../console/routes.ts';
 import { healthPlugin } from './health.ts';
 import { hubMetrics } from './metrics.ts';

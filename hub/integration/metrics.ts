@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { OFFLINE_AFTER_S } from '../../protocol/health.ts';
 import { SYNC_PATHS } from '../../protocol/sync.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { REFUND_STATES } from '../pay/refunds.ts';
 import { operatorSession } from '../console/routes.ts';
 import { runningProgress } from './batches.ts';

@@ -11,7 +11,7 @@ import { DECISION_NO_RE } from '../../protocol/ids.ts';
 import { failure, type Failure } from '../../protocol/result.ts';
 import { wireFailureSchema } from '../../protocol/sync.ts';
 import { statusFor } from '../app.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { batchIdSchema, batchStatusSchema, getBatch, runBatch } from './batches.ts';
 import { ackFeed, feedPageSchema, readFeed } from './feed.ts';
 import { checkedItems, fineBatchItemSchema, type UpsertInput } from './fines-upsert.ts';

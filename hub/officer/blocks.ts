@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { shanghaiDate } from '../../protocol/time.ts';
 import type { HubQueryable } from '../db.ts';
-import type { Device, HubService } from '../service.ts';
+import type { Device, HubService } from '../service/index.ts';
 
 export const BLOCKS_PATH = '/v1/officer/blocks';
 /** Numbers per block unless the hub's config says otherwise (config key officerBlockSize). */

@@ -2,7 +2,7 @@
 // the storage): approve or retry a refund, reconcile a day, read kept reconciliation reports.
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
-import type { HubService } from '../service.ts';
+import type { HubService } from '../service/index.ts';
 import { buildAdapters, loadPayConfig } from './config.ts';
 import { listReconciliations } from './reconcile.ts';
 import { approveRefund, type RefundRecord } from './refunds.ts';

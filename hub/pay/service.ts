@@ -23,7 +23,7 @@ import { shanghaiTimestamp } from '../channels/util.ts';
 
 type CreateJsapiInput = CreateOrderInput & { openid: string };
 
-/** The part of the hub's service this area uses (hub/service.ts provides it). */
+/** The part of the hub's service this area uses (hub/service/index.ts provides it). */
 export interface PayHub {
   clock?: Clock;
   db: {

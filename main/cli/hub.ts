@@ -9,7 +9,7 @@ import { ADMIN_FILE, adminFileSchema, pgliteDir, startHub } from '../../hub/serv
 import { officerBlocksPlugin } from '../../hub/officer/blocks.ts';
 import { servicePlugins } from '../../hub/integration/index.ts';
 import { PAY_CONFIG_ENV, payPluginsFromEnv } from '../../hub/pay/index.ts';
-import { createHubService, type Device } from '../../hub/service.ts';
+import { createHubService, type Device } from '../../hub/service/index.ts';
 import { acquireDirLock, unlockDir } from '../../hub/storage-lock.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import type { SecurityReport } from '../../hub/trust/security.ts';

@@ -16,7 +16,7 @@ import { billAmount, formatFen } from '../../protocol/money.ts';
 import { ManualClock, shanghaiDate } from '../../protocol/time.ts';
 import { verifyConfirmationToken } from '../../protocol/tokens.ts';
 import { publicKeyFromRaw } from '../../protocol/signing.ts';
-import type { HubService } from '../../hub/service.ts';
+import type { HubService } from '../../hub/service/index.ts';
 import { sampleFine, TestDevice } from '../hub/helpers.ts';
 import { ALIPAY_UA, WECHAT_UA, startPayHub, type PayHubFixture } from '../payments/helpers.ts';
 import { launchChromium } from '../support/browser.ts';

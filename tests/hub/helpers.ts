@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import pg from 'pg';
 import { buildHubApp } from '../../hub/app.ts';
 import { openHubDb, type HubDb } from '../../hub/db.ts';
-import { createHubService, type HubService } from '../../hub/service.ts';
+import { createHubService, type HubService } from '../../hub/service/index.ts';
 import { eventHash, GENESIS_HASH, type EventType, type OutboxEvent } from '../../protocol/events.ts';
 import { generateKeyPair, publicKeyToRaw } from '../../protocol/signing.ts';
 import { signRequest } from '../../protocol/sync.ts';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHubApp } from '../../hub/app.ts';
 import { openHubDb, type HubDb } from '../../hub/db.ts';
-import { createHubService, type HubService } from '../../hub/service.ts';
+import { createHubService, type HubService } from '../../hub/service/index.ts';
 import { enrollDevice, sampleFine, TestDevice, type TestHub } from './helpers.ts';
 
 const url = process.env.DATABASE_URL;

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { buildHubApp } from '../../hub/app.ts';
 import type { HubDb } from '../../hub/db.ts';
-import { createHubService, type HubService } from '../../hub/service.ts';
+import { createHubService, type HubService } from '../../hub/service/index.ts';
 import { ChannelSimulator, type SimulatorKeys } from '../../hub/channels/simulator.ts';
 import { payPlugin } from '../../hub/pay/routes.ts';
 import { freeLoopbackPort } from '../../hub/pay/config.ts';

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHubApp } from '../../hub/app.ts';
 import { openHubDb, type HubDb } from '../../hub/db.ts';
-import { createHubService, type HubService } from '../../hub/service.ts';
+import { createHubService, type HubService } from '../../hub/service/index.ts';
 import { openKiosk, type Kiosk } from '../../main/kiosk.ts';
 import { enroll, SyncEngine, syncStatus } from '../../main/sync/engine.ts';
 import { sampleFine } from '../hub/helpers.ts';

@@ -2,7 +2,7 @@
 // long-polling kiosk at once again, without restarting the hub. Runs on a private cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHubDb, type HubDb } from '../../hub/db.ts';
-import { createHubService } from '../../hub/service.ts';
+import { createHubService } from '../../hub/service/index.ts';
 import { privatePgUnavailable, startPrivatePg, type PrivatePg } from './private-pg.ts';
 
 const unavailable = privatePgUnavailable();

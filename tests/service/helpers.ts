@@ -7,7 +7,7 @@ import pino from 'pino';
 import { buildHubApp } from '../../hub/app.ts';
 import { servicePlugins, type ServicePluginOptions } from '../../hub/integration/index.ts';
 import { runAdmin } from '../../hub/admin.ts';
-import { createHubService } from '../../hub/service.ts';
+import { createHubService } from '../../hub/service/index.ts';
 import type { Clock } from '../../protocol/time.ts';
 import { openTestDb, TestDevice, enrollDevice, sampleFine, type Json, type TestHub } from '../hub/helpers.ts';
 

@@ -7,7 +7,7 @@ import { runAdmin } from '../../hub/admin.ts';
 import { migrate, type HubDb } from '../../hub/db.ts';
 import { hubMigrations } from '../../hub/migrations/index.ts';
 import { createRefunds, type RefundRecord } from '../../hub/pay/refunds.ts';
-import { createHubService, type HubService } from '../../hub/service.ts';
+import { createHubService, type HubService } from '../../hub/service/index.ts';
 import { ManualClock } from '../../protocol/time.ts';
 import { openTestDb, STORAGES } from '../hub/helpers.ts';
 
