@@ -6,6 +6,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
+import path from 'node:path';
+import { noteFolderGeneration, rotateFolderGeneration } from './feed/identity.ts';
 import { hubMigrations, type HubMigration } from './migrations/index.ts';
 import { failure, FailureError } from '../protocol/result.ts';
 
@@ -30,6 +32,8 @@ export interface HubDb extends HubQueryable {
   /** Calls fn whenever another transaction (any process on PostgreSQL) announces a feed change. */
   onFeedChange(fn: () => void): () => void;
   close(): Promise<void>;
+  /** An embedded hub whose folder was copied back from another time: a new feed epoch was started. */
+  readonly folderRestored?: boolean;
 }
 
 export const FEED_CHANNEL = 'fk_feed';
@@ -172,6 +176,9 @@ class PgHubDb implements HubDb {
 class PgliteHubDb implements HubDb {
   readonly kind = 'pglite' as const;
   private listeners = new Set<() => void>();
+  folderRestored = false;
+  /** The folder's generation marker (a folder on disk only): rotated at start and at close. */
+  marker: string | undefined;
   constructor(private db: PGlite) {}
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
@@ -204,6 +211,13 @@ class PgliteHubDb implements HubDb {
   }
 
   async close(): Promise<void> {
+    if (this.marker && !this.db.closed) {
+      try {
+        await rotateFolderGeneration(this, this.marker);
+      } catch {
+        // a failed rotation (a full disk) only weakens the next restore check; closing matters more
+      }
+    }
     await this.db.close();
   }
 }
@@ -254,6 +268,12 @@ export async function openHubDb(opts: OpenHubDbOptions = {}): Promise<HubDb> {
   }
   try {
     await migrate(db, hubMigrations);
+    if (db instanceof PgliteHubDb && opts.dataDir) {
+      // Beside the folder, never in it: a copy of the folder must not carry it.
+      const marker = `${path.resolve(opts.dataDir)}.generation`;
+      db.folderRestored = await noteFolderGeneration(db, marker, Math.floor(Date.now() / 1000));
+      db.marker = marker;
+    }
   } catch (e) {
     await db.close();
     throw e;

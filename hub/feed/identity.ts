@@ -7,8 +7,11 @@
 // by `finekiosk hub restored`), the cluster's system identifier, and the oids of the database and
 // schema. A restore into a new cluster, database or schema changes it without anyone remembering to;
 // a restore over the same database keeps it, and then the head check (a cursor beyond the feed's
-// last position) or the operator's `hub restored` tells kiosks.
-import { createHash } from 'node:crypto';
+// last position) or the operator's `hub restored` tells kiosks. An embedded hub's folder copied back
+// keeps the cluster's identifier too: a generation kept in the database and in a file beside the folder
+// tells it (noteFolderGeneration), and the hub starts a new epoch by itself.
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { HubQueryable } from '../db.ts';
 
 export interface FeedIdentity {
@@ -44,4 +47,59 @@ export async function renewEpoch(q: HubQueryable, nowS: number): Promise<FeedIde
     [nowS],
   );
   return feedIdentity(q);
+}
+
+/**
+ * For an embedded hub (PGlite): tells whether its folder was copied back from another time, and if so
+ * starts a new feed epoch. The database keeps a random generation; the file `marker`, beside the folder
+ * (never inside it, so a copy of the folder does not carry it), lists the generations that are current.
+ * Both change at every start and stop (rotateFolderGeneration), so a copy of the folder, taken at any
+ * time, holds a generation the file no longer lists once the hub has run or stopped since. A folder with
+ * a generation but no marker file came from elsewhere: also a new epoch (a kiosk pulling again from the
+ * start changes nothing). A database with no generation yet (first start) is taken as it is.
+ * Returns whether a new epoch was started.
+ */
+export async function noteFolderGeneration(db: HubQueryable, marker: string, nowS: number): Promise<boolean> {
+  const r = await db.query<{ g: string | null }>(
+    'SELECT folder_generation AS g FROM hub_identity WHERE id = 1',
+  );
+  const stored = r.rows[0]?.g ?? null;
+  let listed: string[] = [];
+  try {
+    listed = readFileSync(marker, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // no marker: a first start, or a folder copied in without one
+  }
+  const restored = stored !== null && !listed.includes(stored);
+  if (restored) await renewEpoch(db, nowS);
+  await rotateFolderGeneration(db, marker);
+  return restored;
+}
+
+/**
+ * Moves the folder to a new generation: the marker first lists the current and the new one (a crash
+ * between the two writes then reads as current, not as restored), the database takes the new one, then
+ * the marker lists the new one alone. Each marker write is a whole-file replace (write, fsync, rename).
+ */
+export async function rotateFolderGeneration(db: HubQueryable, marker: string): Promise<void> {
+  const r = await db.query<{ g: string | null }>(
+    'SELECT folder_generation AS g FROM hub_identity WHERE id = 1',
+  );
+  const current = r.rows[0]?.g ?? null;
+  const next = randomBytes(12).toString('hex');
+  writeMarker(marker, current ? [current, next] : [next]);
+  await db.query('UPDATE hub_identity SET folder_generation = $1 WHERE id = 1', [next]);
+  writeMarker(marker, [next]);
+}
+
+function writeMarker(file: string, generations: string[]): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, `${generations.join(' ')}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
 }

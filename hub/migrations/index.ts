@@ -5,6 +5,7 @@ import { sql as pay } from './002_pay.ts';
 import { sql as officer } from '../officer/migration.ts';
 import { sql as payJobs } from './005_pay_jobs.ts';
 import { sql as recovery } from './006_recovery.ts';
+import { sql as folderGeneration } from './010_folder_generation.ts';
 import { sql as service } from '../integration/migration.ts';
 import { sql as money } from './004_money.ts';
 import { sql as refundApproval } from './009_refund_approval.ts';
@@ -25,5 +26,6 @@ export const hubMigrations: HubMigration[] = [
   { id: 6, name: '006_recovery', sql: recovery },
   { id: 7, name: '007_service', sql: service },
   { id: 9, name: '009_refund_approval', sql: refundApproval },
+  { id: 10, name: '010_folder_generation', sql: folderGeneration },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },
 ];

@@ -136,6 +136,10 @@ export const commands: Command[] = [
         ...(url ? { databaseUrl: url } : {}),
         plugins: [{ plugin: officerBlocksPlugin }, ...servicePlugins(), ...pay.value],
       });
+      if (running.db.folderRestored)
+        ctx.io.stderr(
+          `the hub's folder ${dataDir} was copied back from another time: new feed epoch, kiosks pull again from the start\n`,
+        );
       ctx.io.stderr(
         `hub listening on ${running.url} (${running.db.kind}${url ? '' : `, data ${dataDir}`})\n` +
           (pay.value.length
