@@ -565,6 +565,33 @@ describe('WeChat Pay v3 against an independent library acting as the gateway', (
     expect((await wc.verifyNotification(n2)).ok).toBe(true);
   });
 
+  it('takes a certificate WeChat issues while the hub runs (rotation); unknown serials cannot make it download on every request', async () => {
+    clock.advance(11 * 60 * 1000); // past the 10-minute floor between two unplanned downloads
+    const serial = '3C4D5E6F708192A3B4C5D6E7F809102132435465';
+    const pair = rsaPair();
+    gw.keysBySerial[serial] = pair;
+    gw.certs.push({ serial, pem: certificate(pair.privateKeyPem, serial), expire: nowS() + 400 * 86_400 });
+    const before = gw.certificateDownloads;
+    const n = gw.notification(paidTxn('B_1_W0001'), nowS(), 'TRANSACTION.SUCCESS', serial);
+    const r = await wc.verifyNotification(n);
+    expect(r.ok && r.value).toMatchObject({ outTradeNo: 'B_1_W0001', status: 'paid' });
+    expect(gw.certificateDownloads).toBe(before + 1);
+    expect(wc.serials()).toContain(serial);
+    // Forged notifications naming serials nobody issued: refused, and no download for each of them.
+    for (let i = 0; i < 5; i++) {
+      const f = gw.notification(paidTxn('B_1_W0001'), nowS(), 'TRANSACTION.SUCCESS', serial);
+      const forged = { ...f, headers: { ...f.headers, 'Wechatpay-Serial': `7F${String(i).padStart(38, '0')}` } };
+      const v = await wc.verifyNotification(forged);
+      expect(!v.ok && v.error.code).toBe('UNKNOWN_KEY');
+    }
+    expect(gw.certificateDownloads).toBe(before + 1);
+    // The answers the rotated key signs are believed too.
+    gw.signer = serial;
+    const q = await wc.query('B_1_W0001');
+    expect(q.ok && q.value.status).toBe('paid');
+    gw.signer = gw.pubKeyId;
+  });
+
   it("keeps the channel's code and message for unsigned and signed errors", async () => {
     gw.nextStatus = { status: 429, body: { code: 'FREQUENCY_LIMITED', message: '频率超限' }, signed: false };
     const r = await wc.createOrder({ outTradeNo: 'B_1_W0003', amountFen: 100, subject: 'x', expiresAt: nowS() + 600 });
