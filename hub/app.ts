@@ -15,12 +15,17 @@ import { failure } from '../protocol/result.ts';
 import {
   enrollRequestSchema,
   eventsQuerySchema,
+  HEADER_DEVICE,
+  HEADER_NONCE,
   lookupQuerySchema,
   MAX_BODY_BYTES,
+  nonceSchema,
   pullQuerySchema,
   pushRequestSchema,
   SYNC_PATHS,
 } from '../protocol/sync.ts';
+import { DEVICE_ID_RE } from '../protocol/ids.ts';
+import { answerSigner } from './trust/answers.ts';
 import { runAdmin } from './admin.ts';
 import type { HubService } from './service/index.ts';
 
@@ -84,6 +89,24 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
     for (const w of waiters) w();
     // In-flight requests get a few seconds to finish; then connections a client left half-open go.
     setTimeout(() => app.server.closeAllConnections(), opts.closeGraceMs ?? 3000).unref();
+  });
+
+  // Every answer to a signed device request is signed by the hub's current key (protocol/answers.ts): the
+  // kiosk believes nothing in an answer that does not verify. Routes added by plugins are covered too.
+  const signOf = answerSigner({ db: hub.db, ensureKey: () => hub.keys.current() });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const nonce = req.headers[HEADER_NONCE];
+    const deviceId = req.headers[HEADER_DEVICE];
+    if (typeof nonce !== 'string' || !nonceSchema.safeParse(nonce).success) return payload;
+    if (typeof deviceId !== 'string' || !DEVICE_ID_RE.test(deviceId)) return payload;
+    const body = payload ?? '';
+    if (typeof body !== 'string' && !Buffer.isBuffer(body)) return payload;
+    const headers = await signOf(
+      { deviceId, method: req.method, path: req.url, nonce, status: reply.statusCode },
+      body,
+    );
+    for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
+    return payload;
   });
 
   const sendFailure = (reply: FastifyReply, f: Failure): FastifyReply =>

@@ -187,6 +187,10 @@ export const messages = {
     en: 'A different key with this key id is already trusted',
     zh: '已信任另一把同编号的密钥',
   },
+  HUB_ANSWER_UNVERIFIED: {
+    en: "The hub's answer is not signed by a trusted hub key; nothing was changed",
+    zh: '中心服务器的应答未经受信任的中心密钥签名，未做任何更改',
+  },
   // Payment channels (hub/channels, hub/pay).
   CHANNEL_UNREACHABLE: {
     en: 'The payment channel cannot be reached; try again shortly',

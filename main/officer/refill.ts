@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { writeTx } from '../../db/connection.ts';
+import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, verifyAnswer } from '../../protocol/answers.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { signRequest, wireFailureSchema } from '../../protocol/sync.ts';
 import { unixSeconds } from '../../protocol/time.ts';
@@ -114,11 +115,24 @@ export async function refillNumbers(kiosk: Kiosk, opts: RefillOptions = {}): Pro
   } catch (e) {
     return fail('HUB_UNREACHABLE', (e as Error).message);
   }
+  let text: string;
   let json: unknown;
   try {
-    json = await res.json();
+    text = await res.text();
+    json = JSON.parse(text);
   } catch {
     return fail('HUB_UNREACHABLE', `answer ${res.status} is not JSON`);
+  }
+  // Blocks are believed only from an answer the hub signed for this request (protocol/answers.ts).
+  if (res.ok) {
+    const v = verifyAnswer(
+      { deviceId: kiosk.identity.deviceId, method: 'POST', path: BLOCKS_PATH, nonce, status: res.status },
+      text,
+      res.headers.get(HEADER_HUB_SIGNATURE),
+      res.headers.get(HEADER_HUB_KEYS),
+      (id) => kiosk.trust.trusted(id),
+    );
+    if (!v.ok) return v;
   }
   if (!res.ok) {
     const w = wireFailureSchema.safeParse(json);

@@ -27,6 +27,7 @@ import {
 } from '../../protocol/sync.ts';
 import type { Clock } from '../../protocol/time.ts';
 import { verifyConfirmation } from '../../protocol/acceptance.ts';
+import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, verifyAnswer } from '../../protocol/answers.ts';
 import type { Kiosk } from '../kiosk.ts';
 import type { OutboxEvent } from '../../protocol/events.ts';
 import { feedIsAnotherHistory, noteDiverged, noteHubSeq } from './recovery.ts';
@@ -35,7 +36,15 @@ import { feedIsAnotherHistory, noteDiverged, noteHubSeq } from './recovery.ts';
 export type Transport = (
   url: string,
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<{ status: number; text(): Promise<string> }>;
+) => Promise<{ status: number; text(): Promise<string>; headers?: { get(name: string): string | null } }>;
+
+/** Answers that must carry the hub's signature (protocol/answers.ts) before anything in them is used. */
+const SIGNED_ANSWER_PATHS: ReadonlySet<string> = new Set([
+  SYNC_PATHS.pull,
+  SYNC_PATHS.push,
+  SYNC_PATHS.lookup,
+  SYNC_PATHS.events,
+]);
 
 export interface SyncEngineOptions {
   transport?: Transport;
@@ -288,6 +297,7 @@ export class SyncEngine {
     const signal = AbortSignal.any([timeout, this.stopper.signal]);
     let status: number;
     let text: string;
+    let answerHeaders: { get(name: string): string | null } | undefined;
     try {
       const res = await this.transport(st.hub_url.replace(/\/+$/, '') + pathAndQuery, {
         method,
@@ -297,9 +307,25 @@ export class SyncEngine {
       });
       status = res.status;
       text = await res.text();
+      answerHeaders = res.headers;
     } catch (e) {
       this.unreachable = true;
       return fail('HUB_UNREACHABLE', (e as Error).message);
+    }
+    // Nothing in an answer is believed before its signature holds: a spoofed hub, or anyone on the path,
+    // could otherwise mark fines paid, void bills or drop queued events (issue 10).
+    if (this.mustVerify(pathAndQuery)) {
+      const v = verifyAnswer(
+        { deviceId: this.kiosk.identity.deviceId, method, path: pathAndQuery, nonce, status },
+        text,
+        answerHeaders?.get(HEADER_HUB_SIGNATURE),
+        answerHeaders?.get(HEADER_HUB_KEYS),
+        (id) => this.kiosk.trust.trusted(id),
+      );
+      if (!v.ok) {
+        this.keepUnverified(method, pathAndQuery, status, text, v.error);
+        return v;
+      }
     }
     // The hub answers again after being out of reach: the network is back, so the other loop, which
     // may sit in a long backoff, retries at once.
@@ -330,6 +356,46 @@ export class SyncEngine {
     if (code === 'CLOCK_SKEW' && typeof f.data.hubTime === 'number')
       this.noteOffset(measuredOffset(answeredS, f.data.hubTime));
     return { ok: false, error: failureValue };
+  }
+
+  /**
+   * True when the answer to this request must verify. The device's events fetched for a recovery by a kiosk
+   * that trusts no hub key yet are the one exception: like enrollment, that is the first contact.
+   */
+  private mustVerify(pathAndQuery: string): boolean {
+    const p = pathAndQuery.split('?')[0] ?? '';
+    if (!SIGNED_ANSWER_PATHS.has(p)) return false;
+    if (p === SYNC_PATHS.events && this.kiosk.trust.list().length === 0) return false;
+    return true;
+  }
+
+  /**
+   * Keeps an answer that did not verify (sync_refused_changes, kind 'answer', at the pull cursor), so staff
+   * see it on the sync tab; the same refusal again only updates its time. Nothing else changes.
+   */
+  private keepUnverified(method: string, path: string, status: number, text: string, f: Failure): void {
+    const now = Math.floor(this.clock.now() / 1000);
+    const cursor = this.state().cursor;
+    const reason = `${method} ${path.split('?')[0]} (${status}): ${f.message}`;
+    this.db.transaction(() => {
+      const same = this.db
+        .prepare(
+          `SELECT id FROM sync_refused_changes WHERE kind = 'answer' AND cursor = ? AND code = ? AND reason = ?
+            ORDER BY id DESC LIMIT 1`,
+        )
+        .get(cursor, f.code, reason) as { id: number } | undefined;
+      if (same) {
+        this.db
+          .prepare('UPDATE sync_refused_changes SET at = ?, change = ? WHERE id = ?')
+          .run(now, text.slice(0, 65536), same.id);
+      } else {
+        this.db
+          .prepare(
+            'INSERT INTO sync_refused_changes (cursor, kind, code, reason, change, at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(cursor, 'answer', f.code, reason, text.slice(0, 65536), now);
+      }
+    })();
   }
 
   private noteOffset(offset: number): void {

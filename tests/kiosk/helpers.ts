@@ -1,4 +1,5 @@
 // Shared fixtures for the kiosk tests: a temp data folder, a manual clock, a hub key that signs confirmations.
+import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ export interface Fixture {
   hub: {
     keyId: string;
     publicKeyRaw: string;
+    /** The hub key's private half: tests sign answers and announcements as the hub would. */
+    privateKey: KeyObject;
     confirm(c: Partial<ConfirmationClaims> & { billNo: string; amountFen: number }): string;
   };
   reopen(): Kiosk;
@@ -52,6 +55,7 @@ export function fixture(opts: { sample?: boolean } = {}): Fixture {
     hub: {
       keyId,
       publicKeyRaw,
+      privateKey: hubKeys.privateKey,
       confirm: (c) =>
         makeConfirmationToken(
           {
