@@ -15,6 +15,7 @@ import {
 } from '../../protocol/answers.ts';
 import { signHubKey, type HubKeyAnnouncement } from '../../protocol/hubkeys.ts';
 import { generateKeyPair, publicKeyToRaw } from '../../protocol/signing.ts';
+import { makeConfirmationToken } from '../../protocol/tokens.ts';
 import { HEADER_DEVICE, HEADER_NONCE, type PullChange } from '../../protocol/sync.ts';
 import { fixture, type Fixture } from './helpers.ts';
 
@@ -114,11 +115,43 @@ describe('a kiosk against pull answers it cannot verify', () => {
     if (!b.ok) throw new Error(b.error.message);
     const fine = k.fines.get(OVERDUE)!;
     expect(fine.status).toBe('unpaid');
+    const stranger = generateKeyPair();
+    // What a spoofed hub would say: the fine paid, the bill voided, its own key, and a payment signed with it.
+    const evil: HubKeyAnnouncement = {
+      keyId: 'evil',
+      publicKey: publicKeyToRaw(stranger.publicKey),
+      retiredAt: 0,
+      signedBy: 'evil',
+    };
     const attack = pullBody([
+      {
+        cursor: 3,
+        kind: 'hubKey',
+        key: { keyId: 'evil', publicKey: evil.publicKey },
+        retired: false,
+        retiredAt: 0,
+        signedBy: 'evil',
+        sig: signHubKey(evil, stranger.privateKey),
+      },
+      {
+        cursor: 4,
+        kind: 'payment',
+        billNo: b.value.billNo,
+        token: makeConfirmationToken(
+          {
+            billNo: b.value.billNo,
+            amountFen: b.value.amountFen,
+            channel: 'alipay',
+            txnId: 'EVIL1',
+            paidAt: b.value.issuedAt + 60,
+            keyId: 'evil',
+          },
+          stranger.privateKey,
+        ),
+      },
       { cursor: 5, kind: 'fine', fine: { ...fine, status: 'paid' } },
       { cursor: 6, kind: 'void', billNo: b.value.billNo, reason: 'paid elsewhere' },
     ]);
-    const stranger = generateKeyPair();
     // A retired hub key (leaked): trusted once, retired through a signed announcement.
     const old = generateKeyPair();
     expect(k.trust.addHubKey('hub0', publicKeyToRaw(old.publicKey)).ok).toBe(true);
@@ -227,11 +260,19 @@ describe('a kiosk against pull answers it cannot verify', () => {
     expect(snapshot()).toEqual(before);
 
     // The same answer signed by the hub is applied: the attack above was refused for its signature alone.
+    // Inside a verified answer the key and the payment still need their own signatures: each is kept refused.
     current = signed(attack, 'hub1', f.hub.privateKey);
     expect((await engine.pullOnce()).ok).toBe(true);
     expect(k.fines.get(OVERDUE)?.status).toBe('paid');
     expect(k.bills.get(b.value.billNo)).toMatchObject({ ok: true, value: { status: 'voided' } });
-    expect(syncStatus(k).lastError).toBeNull();
+    expect(k.db.prepare('SELECT count(*) AS n FROM payments').get()).toEqual({ n: 0 });
+    expect(k.trust.list().map((x) => x.keyId)).toEqual(['hub0', 'hub1']);
+    const s = syncStatus(k);
+    expect(s.lastError).toBeNull();
+    expect(s.refusedChanges.filter((c) => c.kind !== 'answer').map((c) => [c.kind, c.code])).toEqual([
+      ['payment', 'UNKNOWN_KEY'],
+      ['hubKey', 'UNKNOWN_KEY'],
+    ]);
   });
 });
 
