@@ -10,7 +10,7 @@ import type { PrinterProfile } from '../../printer/profiles.ts';
 import { statusResult } from '../../printer/status.ts';
 import { interpretBytes } from '../../printer/virtual/interpreter.ts';
 import { bitmapToPng } from '../../printer/virtual/png.ts';
-import { startVirtualPrinter } from '../../printer/virtual/server.ts';
+import { mechanismFor, startVirtualPrinter } from '../../printer/virtual/server.ts';
 import { openKiosk, type Kiosk } from '../kiosk.ts';
 import {
   billDocument,
@@ -210,6 +210,8 @@ export const commands: Command[] = [
         controlPort: cport.data,
         ...(controlFile ? { controlFile: path.resolve(controlFile) } : {}),
         saveBytes: true,
+        // Takes jobs in time as the profile's printer does (printer/mechanism.ts, as the tests' fakes).
+        mechanism: mechanismFor(prof.value),
       });
       ctx.io.stdout(
         `virtual printer at ${vp.url} (${prof.value.paperMm} mm), pages to ${path.resolve(out)}\n`,

@@ -264,12 +264,20 @@ export async function startKioskVirtualPrinter(o: {
   controlPort?: number;
   profile?: PrinterProfile | string;
 }): Promise<KioskVirtualPrinter> {
-  const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
+  const { mechanismFor, startVirtualPrinter } = await import('../../printer/virtual/server.ts');
   const prof = resolveProfile(o.profile);
   const dots = prof.ok ? prof.value.dots : 576;
   const outDir = path.join(o.dataDir, 'printed');
+  // In time as the profile's printer (buffer, line speed, status), the model the tests' fakes follow.
   const start = (port: number) =>
-    startVirtualPrinter({ port, outDir, dots, controlPort: o.controlPort ?? 0, saveBytes: true });
+    startVirtualPrinter({
+      port,
+      outDir,
+      dots,
+      controlPort: o.controlPort ?? 0,
+      saveBytes: true,
+      ...(prof.ok ? { mechanism: mechanismFor(prof.value) } : {}),
+    });
   let vp;
   try {
     vp = await start(o.port ?? 9100);

@@ -48,6 +48,11 @@ export interface LaunchOptions extends Omit<StartOptions, 'io' | 'demoHub'> {
   printerUrl?: string;
   /** Where the virtual printer writes its PNGs (default DATA/printed). */
   printedDir?: string;
+  /**
+   * The virtual printer runs each command the moment it arrives instead of at the profile's buffer and
+   * line speed (browser tests that print many pages and are not about printing time).
+   */
+  instantVirtualPrinter?: boolean;
   profile?: string;
   uiPort?: number;
   /**
@@ -97,21 +102,25 @@ export async function launchKiosk(opts: LaunchOptions): Promise<Launched> {
     for (const c of closers.reverse()) await c();
   };
   try {
-    let virtualPrinter: VirtualPrinter | undefined;
-    let printerUrl = opts.printerUrl;
-    if (!printerUrl) {
-      const { startVirtualPrinter } = await import('../../printer/virtual/server.ts');
-      virtualPrinter = await startVirtualPrinter({
-        outDir: opts.printedDir ?? path.join(kiosk.dataDir, 'printed'),
-        controlPort: 0,
-      });
-      closers.push(() => virtualPrinter!.close());
-      printerUrl = virtualPrinter.url;
-    }
     // The profile asked for, else the kiosk setting, else the default; a bad one stops the start with why.
     const prof = kioskProfile(kiosk, opts.profile);
     if (!prof.ok) throw new FailureError(prof.error);
     const profile = prof.value;
+    let virtualPrinter: VirtualPrinter | undefined;
+    let printerUrl = opts.printerUrl;
+    if (!printerUrl) {
+      const { mechanismFor, startVirtualPrinter } = await import('../../printer/virtual/server.ts');
+      // The demo's printer takes jobs in time as the profile's printer does (buffer, line speed,
+      // status answered on arrival or in order), the model the tests' fake printers follow.
+      virtualPrinter = await startVirtualPrinter({
+        outDir: opts.printedDir ?? path.join(kiosk.dataDir, 'printed'),
+        dots: profile.dots,
+        controlPort: 0,
+        ...(opts.instantVirtualPrinter ? {} : { mechanism: mechanismFor(profile) }),
+      });
+      closers.push(() => virtualPrinter!.close());
+      printerUrl = virtualPrinter.url;
+    }
     const printService = new PrintService({
       db: kiosk.db,
       clock: kiosk.clock,

@@ -6,6 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { PrinterMechanism, type MechanismOptions } from '../mechanism.ts';
+import type { PrinterProfile } from '../profiles.ts';
 import { encodeStatus } from '../status.ts';
 import { DEFAULT_LIMITS, Interpreter, type Page } from './interpreter.ts';
 import { bitmapToPng } from './png.ts';
@@ -47,6 +49,44 @@ export interface VirtualPrinterOptions {
   controlFile?: string;
   /** Also save each job's raw bytes next to its PNG (job-N.bin). */
   saveBytes?: boolean;
+  /**
+   * How it takes a job in time (printer/mechanism.ts, the model the tests' fake printers run): a finite
+   * buffer, a head printing at a line speed, DLE EOT answered on arrival, GS ( H and GS r when the head
+   * reaches them, paper running out mid-job (paperEndAfterBytes). Undefined: every command runs the
+   * moment it arrives (an infinitely fast printer). mechanismFor(profile) gives a profile's.
+   */
+  mechanism?: MechanismOptions;
+  /** The clock and timers the mechanism runs on (tests: a manual one); default the wall clock. */
+  clock?: PrinterClock;
+}
+
+/** A clock with timers, for the virtual printer's mechanism. */
+export interface PrinterClock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): { clear(): void };
+}
+
+const wallClock: PrinterClock = {
+  now: () => performance.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { clear: () => clearTimeout(t) };
+  },
+};
+
+/**
+ * A profile's printer as the virtual printer's mechanism: its link speed, buffer, line speed and status
+ * kind; the head takes 20,000 bytes a second of commands and data besides the paper it feeds.
+ */
+export function mechanismFor(p: PrinterProfile): MechanismOptions {
+  return {
+    linkBytesPerSecond: p.link.bytesPerSecond,
+    bufferBytes: p.printer.bufferBytes,
+    printBytesPerSecond: 20_000,
+    lineDotsPerSecond: p.printer.lineDotsPerSecond,
+    status: p.status,
+  };
 }
 
 export interface VirtualPrinter {
@@ -103,8 +143,18 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     }
   };
 
+  const clock = opts.clock ?? wallClock;
+  // Connections whose mechanism still has bytes to print, with their pump.
+  const running = new Map<() => void, PrinterMechanism>();
+  const stopped = (): boolean => state.paperEnd || state.coverOpen || state.offline;
+
   const set = (s: Partial<VirtualState>): void => {
+    const wasStopped = stopped();
     Object.assign(state, virtualStateSchema.parse(s));
+    // The head stops or goes on with what it holds, as the paper, cover and online state change.
+    if (!wasStopped && stopped()) for (const [, m] of running) m.halt(clock.now());
+    if (wasStopped && !stopped()) for (const [, m] of running) m.loadPaper(clock.now());
+    for (const [pump] of running) pump();
   };
 
   const server = net.createServer((socket) => {
@@ -113,23 +163,88 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     const conn: VirtualPrinter['connections'][number] = { job, openedAt: Date.now(), bytes: 0 };
     connections.push(conn);
     const received: Buffer[] = [];
-    const it = new Interpreter(dots, {
-      status: (n) => {
-        const s = encodeStatus(state);
-        return n === 1 ? s.printer : n === 2 ? s.offline : n === 3 ? s.error : s.paper;
-      },
-      reply: (b) => {
-        if (!socket.destroyed) socket.write(b);
-      },
-      paperStatus: () => (state.paperEnd ? 0x0c : 0) | (state.nearEnd ? 0x03 : 0),
-      canPrint: () => !(state.paperEnd || state.coverOpen || state.offline),
-      page: (p) => {
-        const file = path.join(opts.outDir, `page-${String(pages.length + 1).padStart(4, '0')}.png`);
-        save(file, bitmapToPng(p.bitmap));
-        pages.push({ ...p, file, job });
-        for (const w of waiters) w();
-      },
-    });
+    const page = (p: Page): void => {
+      const file = path.join(opts.outDir, `page-${String(pages.length + 1).padStart(4, '0')}.png`);
+      save(file, bitmapToPng(p.bitmap));
+      pages.push({ ...p, file, job });
+      for (const w of waiters) w();
+    };
+    const realtime = (n: number, paperOut = false): number => {
+      const s = encodeStatus({ ...state, paperEnd: state.paperEnd || paperOut });
+      return n === 1 ? s.printer : n === 2 ? s.offline : n === 3 ? s.error : s.paper;
+    };
+    const paperSensor = (): number => (state.paperEnd ? 0x0c : 0) | (state.nearEnd ? 0x03 : 0);
+    const reply = (b: Uint8Array): void => {
+      if (!socket.destroyed) socket.write(b);
+    };
+    const mech = opts.mechanism
+      ? new PrinterMechanism({ ...opts.mechanism }, realtime, paperSensor)
+      : undefined;
+    // With a mechanism the interpreter only draws what the head has reached; every reply comes from
+    // the mechanism at its time. Without one it runs each command as it arrives and answers at once.
+    const it = new Interpreter(
+      dots,
+      mech
+        ? { status: () => 0, page }
+        : {
+            status: (n) => realtime(n),
+            reply,
+            paperStatus: paperSensor,
+            canPrint: () => !(state.paperEnd || state.coverOpen || state.offline),
+            page,
+          },
+    );
+    let fedCommands = 0;
+    let timer: { clear(): void } | undefined;
+    let ended = false;
+    let paused = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      running.delete(pump);
+      if (state.silent) return;
+      it.end();
+      if (opts.saveBytes && received.length) {
+        save(path.join(opts.outDir, `job-${String(job).padStart(4, '0')}.bin`), Buffer.concat(received));
+      }
+    };
+    // Runs the mechanism up to now: draws what the head has printed, sends the replies that are due,
+    // notices the paper running out, lets the link go on when the buffer has room, and sets a timer
+    // for the next thing that will happen.
+    function pump(): void {
+      if (!mech || ended) return;
+      timer?.clear();
+      timer = undefined;
+      const now = clock.now();
+      while (fedCommands < mech.commands.length) {
+        const c = mech.commands[fedCommands]!;
+        if (mech.processedAt(c.end - 1) > now) break;
+        it.feed(mech.slice(c.start, c.end));
+        fedCommands++;
+      }
+      const out = mech.takeDue(now);
+      if (out.length) reply(Uint8Array.from(out));
+      if (mech.paperOutAt() <= now && !state.paperEnd) {
+        // The roll ran out under this job: the printer says so, and every head stops.
+        state.paperEnd = true;
+        for (const [, m] of running) if (m !== mech) m.halt(now);
+      }
+      const backlog = mech.length - mech.printedBytes(now);
+      if (paused && backlog <= mech.o.bufferBytes) {
+        paused = false;
+        socket.resume();
+      }
+      const next = Math.min(
+        mech.nextReplyAt(),
+        fedCommands < mech.commands.length ? mech.processedAt(mech.commands[fedCommands]!.end - 1) : Infinity,
+      );
+      if (next !== Infinity) timer = clock.setTimer(pump, Math.max(0, next - now));
+      // Done when the sender has gone and the head has printed all of it; a stopped head keeps its
+      // job (it goes on once paper is loaded), up to 16 such jobs.
+      else if (conn.closedAt !== undefined && fedCommands === mech.commands.length) finish();
+      else if (conn.closedAt !== undefined && running.size > 16) finish();
+    }
+    if (mech) running.set(pump, mech);
     socket.on('data', (chunk: Buffer) => {
       let d = chunk;
       if (state.silent) return;
@@ -145,6 +260,24 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
       conn.bytes += d.length;
       conn.firstDataAt ??= Date.now();
       conn.lastDataAt = Date.now();
+      if (mech) {
+        // Beyond the job limit the interpreter would drop it anyway: the mechanism holds no more.
+        if (mech.length >= DEFAULT_LIMITS.maxJobBytes) return;
+        d = d.subarray(0, DEFAULT_LIMITS.maxJobBytes - mech.length);
+        if (state.paperEndAfterBytes !== null) {
+          mech.o.paperBytes = mech.length + state.paperEndAfterBytes;
+          state.paperEndAfterBytes = null;
+        }
+        if (state.paperEnd || state.coverOpen || state.offline) mech.halt(clock.now());
+        mech.receive(d, clock.now());
+        // The buffer is full: stop reading, so the sender's writes wait as they would on a real link.
+        if (mech.length - mech.printedBytes(clock.now()) > mech.o.bufferBytes + 65_536) {
+          paused = true;
+          socket.pause();
+        }
+        pump();
+        return;
+      }
       if (state.paperEndAfterBytes !== null) {
         // Split the data where the paper runs out, so what follows is not printed.
         const left = state.paperEndAfterBytes;
@@ -162,11 +295,9 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     const done = (): void => {
       sockets.delete(socket);
       conn.closedAt = Date.now();
-      if (state.silent) return;
-      it.end();
-      if (opts.saveBytes && received.length) {
-        save(path.join(opts.outDir, `job-${String(job).padStart(4, '0')}.bin`), Buffer.concat(received));
-      }
+      // The head goes on with what is in its buffer after the sender hung up.
+      if (mech) pump();
+      else finish();
     };
     socket.on('close', done);
     socket.on('error', () => undefined);
@@ -271,6 +402,7 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
     },
     async close() {
       closed = true;
+      running.clear();
       if (controlTimer) clearInterval(controlTimer);
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

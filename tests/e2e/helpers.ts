@@ -59,6 +59,9 @@ export async function startTestKiosk(extra: Partial<LaunchOptions> = {}): Promis
     io: { stdout: (t) => void lines.push(t), stderr: (t) => void lines.push(t) },
     pinCost: { N: 1024, r: 8, p: 1 },
     config: { pollMs: 300 },
+    // Pages print the moment they arrive: these flows are not about printing time (the timed model of
+    // the demo's printer is tested in tests/printer/virtual-mechanism.test.ts).
+    instantVirtualPrinter: true,
     ...extra,
   });
   const hub = generateKeyPair();
