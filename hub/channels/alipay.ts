@@ -265,9 +265,17 @@ export class AlipayAdapter implements ChannelAdapter {
   async close(outTradeNo: string): Promise<Result<void>> {
     const r = await this.call('close', 'alipay.trade.close', { out_trade_no: outTradeNo });
     if (!r.ok) return r;
-    // Never scanned: nothing to close at Alipay, and time_expire stops it anyway.
-    if (r.value.code === '10000' || r.value.sub_code === 'ACQ.TRADE_NOT_EXIST') return ok(undefined);
-    return this.refusal('close', r.value);
+    if (r.value.code === '10000') return ok(undefined);
+    if (r.value.sub_code !== 'ACQ.TRADE_NOT_EXIST') return this.refusal('close', r.value);
+    // Never scanned: Alipay creates the trade only when the payer scans the precreate QR, so close finds
+    // nothing while the QR the payer holds stays good until time_expire. alipay.trade.cancel by
+    // out_trade_no is kept by Alipay for a trade it does not hold yet (its purpose: a payment request that
+    // may still arrive), so a later scan of that QR is refused. action "refund" means the payer paid in
+    // between and Alipay gave the money back at once: the trade is closed either way.
+    const c = await this.call('close', 'alipay.trade.cancel', { out_trade_no: outTradeNo });
+    if (!c.ok) return c;
+    if (c.value.code === '10000') return ok(undefined);
+    return this.refusal('close', c.value);
   }
 
   /** alipay.trade.refund: synchronous; the same out_request_no again is the same refund (idempotent). */

@@ -750,6 +750,22 @@ export class ChannelSimulator {
         trade_no: o.txnId ?? '',
       });
     }
+    if (method === 'alipay.trade.cancel') {
+      // A trade not created yet (QR never scanned) is cancelled all the same: a later scan is refused.
+      // An unpaid trade is closed (action close); a paid one is refunded in full and closed (action refund).
+      if (!o) return this.alipayReply(reply, method, { code: '10000', msg: 'Success', out_trade_no: otn, retry_flag: 'N' });
+      const paid = this.effectiveState(o) === 'paid';
+      o.state = 'closed';
+      o.scanned = true;
+      return this.alipayReply(reply, method, {
+        code: '10000',
+        msg: 'Success',
+        out_trade_no: otn,
+        retry_flag: 'N',
+        action: paid ? 'refund' : 'close',
+        ...(o.txnId ? { trade_no: o.txnId } : {}),
+      });
+    }
     if (method === 'alipay.trade.refund') {
       if (!o || this.effectiveState(o) !== 'paid') return this.alipayReply(reply, method, notExist);
       const rno = String(biz.out_request_no ?? '');

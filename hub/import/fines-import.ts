@@ -14,6 +14,7 @@ import { failure, FailureError, ok, type Result } from '../../protocol/result.ts
 import type { HubDb, HubQueryable } from '../db.ts';
 import { lockFeed, notifyFeed } from '../feed/order.ts';
 import type { FileRow } from './read.ts';
+import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 export interface ImportReport {
   /** Rows read. */
@@ -118,7 +119,11 @@ export async function importFines(
       // Only the apply holds the feed lock: loading and checking a big file do not hold up settlements.
       await lockFeed(tx);
       const r = await tx.query(APPLY_SQL, [opts.nowS()]);
-      if (r.rowCount > 0) await notifyFeed(tx);
+      if (r.rowCount > 0) {
+        // Fines the file marks paid or cancelled: the open channel orders of their bills are closed.
+        await queueCloseEndedOrders(tx, opts.nowS());
+        await notifyFeed(tx);
+      }
       return ok({ received, changed: r.rowCount });
     });
   } catch (e) {

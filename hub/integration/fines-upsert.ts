@@ -15,6 +15,7 @@ import { DECISION_NO_RE } from '../../protocol/ids.ts';
 import { failure } from '../../protocol/result.ts';
 import type { ErrorCode } from '../../protocol/errors.ts';
 import { FEED_CHANNEL, type HubDb } from '../db.ts';
+import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 const FEED_LOCK = 727002;
 
@@ -257,6 +258,9 @@ async function applyChunk(
            updated_at = CASE WHEN f.data = EXCLUDED.data THEN f.updated_at ELSE EXCLUDED.updated_at END`,
         [...cols, nowS],
       );
+      // A fine now paid or cancelled: the open channel orders of its bills are closed.
+      const ended = dirty.filter(([, c]) => c.status !== 'unpaid').map(([no]) => no);
+      if (ended.length) await queueCloseEndedOrders(tx, nowS, { decisionNos: ended });
       await tx.query(`SELECT pg_notify('${FEED_CHANNEL}', '')`);
     }
     tally.applied += applied;

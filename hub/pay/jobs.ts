@@ -93,3 +93,34 @@ export async function runDueJobs(
   }
   return out;
 }
+
+/**
+ * Queues the closing of the open channel orders of bills that can no longer take money: the bill voided
+ * (at the hub, at its kiosk, or because its fine was paid by another bill), expired, paid (its other
+ * orders), or its fine paid or cancelled (API, console, file import). Every path that ends a bill or a fine
+ * calls this inside its own transaction, restricted to what it changed; the scheduled query calls it with
+ * no restriction as the safety net. One close_orders job per bill (closing all its open orders); a job
+ * already done or failed is made due again. Returns the number of jobs queued or made due.
+ */
+export async function queueCloseEndedOrders(
+  db: HubQueryable,
+  now: number,
+  only?: { billNos?: readonly string[]; decisionNos?: readonly string[] },
+): Promise<number> {
+  if (only && !only.billNos?.length && !only.decisionNos?.length) return 0;
+  const r = await db.query(
+    `INSERT INTO pay_jobs (kind, job_key, payload, next_at, created_at)
+     SELECT 'close_orders', x.bill_no, json_build_object('billNo', x.bill_no)::text, $1, $1 FROM (
+       SELECT DISTINCT o.bill_no FROM pay_orders o
+       JOIN bills b ON b.bill_no = o.bill_no
+       LEFT JOIN fines f ON f.decision_no = b.decision_no
+       WHERE o.status = 'open'
+         AND (b.status <> 'live' OR f.status IN ('paid', 'cancelled'))
+         AND ($2::text[] IS NULL OR o.bill_no = ANY($2::text[]))
+         AND ($3::text[] IS NULL OR b.decision_no = ANY($3::text[]))) AS x
+     ON CONFLICT (kind, job_key) DO UPDATE SET status = 'pending', next_at = EXCLUDED.next_at, attempts = 0
+       WHERE pay_jobs.status <> 'pending'`,
+    [now, only?.billNos ? [...only.billNos] : null, only?.decisionNos ? [...only.decisionNos] : null],
+  );
+  return r.rowCount;
+}

@@ -16,7 +16,7 @@ import type {
   CreateOrderInput,
   RawNotification,
 } from '../channels/types.ts';
-import { enqueueJob, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
+import { enqueueJob, queueCloseEndedOrders, runDueJobs, type JobOutcome, type PayJob } from './jobs.ts';
 import { createRefunds, listRefunds, type RefundRecord } from './refunds.ts';
 import { reconcileDay, type ReconcileReport } from './reconcile.ts';
 import { shanghaiTimestamp } from '../channels/util.ts';
@@ -652,6 +652,8 @@ export function createPayService(opts: PayServiceOptions) {
     limit = 200,
   ): Promise<{ checked: number; settled: number; closed: number; errors: Failure[] }> {
     const now = nowS();
+    // The safety net: open orders of bills that ended by any path are queued to be closed.
+    if (await queueCloseEndedOrders(hub.db, now)) opts.onJobQueued?.();
     const due = await hub.db.query<OrderRow>(
       `UPDATE pay_orders SET checked_at = $1 WHERE out_trade_no IN (
          SELECT out_trade_no FROM pay_orders WHERE status = 'open' AND checked_at <= $2

@@ -11,6 +11,7 @@ import type { HubCtx } from './context.ts';
 import type { HubDevices } from './devices.ts';
 import { billFromRow, type BillRow } from './rows.ts';
 import type { HubBill } from './types.ts';
+import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 /** Builds hub.bills: ensureKnown, payable, get, void. */
 export function createBills(ctx: HubCtx, devices: HubDevices) {
@@ -98,10 +99,8 @@ export function createBills(ctx: HubCtx, devices: HubDevices) {
         if (!b) return fail<HubBill>('BILL_NOT_FOUND', billNo);
         if (b.status === 'paid') return fail<HubBill>('BILL_PAID', billNo);
         await tx.query("UPDATE bills SET status = 'voided' WHERE bill_no = $1", [billNo]);
-        await tx.query(
-          "UPDATE pay_orders SET close_requested_at = $2, close_reason = 'BILL_VOIDED' WHERE bill_no = $1 AND status = 'open' AND close_requested_at IS NULL",
-          [billNo, nowS()],
-        );
+        // Its open channel orders are closed by the pay jobs, queued with the void.
+        await queueCloseEndedOrders(tx, nowS(), { billNos: [billNo] });
         await tx.query('INSERT INTO voids (bill_no, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
           billNo,
           reason,

@@ -2,7 +2,7 @@
 import { ok, type Result } from '../../protocol/result.ts';
 import { makeConfirmationToken, type ConfirmationClaims } from '../../protocol/tokens.ts';
 import { acceptPayment } from '../../protocol/acceptance.ts';
-import { enqueueJob } from '../pay/jobs.ts';
+import { queueCloseEndedOrders } from '../pay/jobs.ts';
 import type { HubQueryable } from '../db.ts';
 import type { HubCtx } from './context.ts';
 import type { HubKeys } from './keys.ts';
@@ -159,11 +159,7 @@ export function createPayments(
       }
       // The channels' job closes these orders (a payment that lands before it does is refunded); queued in
       // this transaction, so the decision and the work to do commit together.
-      for (const no of nos) await enqueueJob(tx, 'close_orders', no, { billNo: no }, nowS());
-      await tx.query(
-        "UPDATE pay_orders SET close_requested_at = $2, close_reason = 'FINE_PAID' WHERE bill_no = ANY($1::text[]) AND status = 'open' AND close_requested_at IS NULL",
-        [nos, nowS()],
-      );
+      await queueCloseEndedOrders(tx, nowS(), { billNos: nos });
     }
     return ok<SettleResult>({ status: 'settled', token, ...(claims ? { claims } : {}) });
   }

@@ -18,6 +18,7 @@ import type { HubQueryable } from '../db.ts';
 import type { HubCtx } from './context.ts';
 import type { HubKeys } from './keys.ts';
 import type { Device, SettleInput, SettleResult, HubKey } from './types.ts';
+import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 /** What push needs of the other parts: the keys, settlement, the fines upsert and the nonce recorder. */
 export interface PushDeps {
@@ -264,6 +265,8 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
     );
     const heldSet = new Set(held.rows.map((r) => r.bill_no));
     const changedSet = new Set(changed.rows.map((r) => r.bill_no));
+    // A bill voided at its kiosk: its open channel orders are closed too.
+    await queueCloseEndedOrders(tx, nowS(), { billNos: [...changedSet] });
     const rec = ok.filter((v) => changedSet.has(v.billNo) || !heldSet.has(v.billNo));
     if (rec.length === 0) return;
     await tx.query(
