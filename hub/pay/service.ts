@@ -537,7 +537,7 @@ export function createPayService(opts: PayServiceOptions) {
       [p.outTradeNo, channel],
     );
     const order = r.rows[0];
-    if (!order) return fail('NOT_FOUND', `no ${channel} order ${p.outTradeNo}`);
+    if (!order) return settleUnknownOrder(channel, p, source);
     if (Number(order.amount_fen) !== p.amountFen) {
       return fail('AMOUNT_MISMATCH', `order ${order.amount_fen} fen, channel says ${p.amountFen}`);
     }
@@ -589,6 +589,81 @@ export function createPayService(opts: PayServiceOptions) {
       [channel, p.outTradeNo, p.txnId, p.amountFen, source, outcome, nowS()],
     );
     return ok(outcome);
+  }
+
+  /**
+   * A verified payment for an out_trade_no the hub does not hold (its database restored from a backup
+   * taken before the scan, say) is never dropped: the out_trade_no names its bill (makeOutTradeNo), so
+   * the order is rebuilt from the stored bill (kept closed, so it never competes with the bill's open
+   * order) and settled as usual (refunded if the bill is voided or paid). A bill the hub does not hold
+   * either: the payment is kept and flagged for refund (BILL_NOT_FOUND). The notification is recorded.
+   */
+  async function settleUnknownOrder(
+    channel: Channel,
+    p: ChannelPayment,
+    source: 'notify' | 'query' | 'reconcile',
+  ): Promise<Result<SettleOutcome>> {
+    const m = /^([A-Za-z0-9_]{1,26})_([AW])[0-9A-Z]{4}$/.exec(p.outTradeNo);
+    if (!m || m[2] !== (channel === 'alipay' ? 'A' : 'W')) {
+      // Not an out_trade_no this hub makes: not ours to settle or refund (reconciliation lists it as
+      // channel-only); a notification of it is still recorded.
+      if (source === 'notify') {
+        await hub.db.query(
+          `INSERT INTO pay_notifications (channel, out_trade_no, txn_id, amount_fen, source, outcome, received_at)
+           VALUES ($1, $2, $3, $4, $5, 'unknown', $6)`,
+          [channel, p.outTradeNo, p.txnId, p.amountFen, source, nowS()],
+        );
+      }
+      return fail('NOT_FOUND', `no ${channel} order ${p.outTradeNo}`);
+    }
+    let bill: PayBill | undefined;
+    {
+      const prefix = m[1]!;
+      // '_' in LIKE is any one character: exactly what makeOutTradeNo turned into '_'.
+      const c = await hub.db.query<{ bill_no: string }>(
+        `SELECT bill_no FROM bills WHERE bill_no LIKE $1 LIMIT 20`,
+        [prefix.length === 26 ? `${prefix}%` : prefix],
+      );
+      const no = c.rows
+        .map((x) => x.bill_no)
+        .find((b) => b.replace(/[^A-Za-z0-9]/g, '_').slice(0, 26) === prefix);
+      bill = no ? await hub.bills.get(no) : undefined;
+    }
+    if (bill) {
+      const ins = await hub.db.query(
+        `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, status, created_at, checked_at)
+         VALUES ($1, $2, $3, $4, $5, 'closed', $6, $6) ON CONFLICT DO NOTHING`,
+        [p.outTradeNo, bill.billNo, channel, bill.amountFen, payableUntil(bill), nowS()],
+      );
+      const held = await hub.db.query('SELECT 1 FROM pay_orders WHERE out_trade_no = $1 AND channel = $2', [
+        p.outTradeNo,
+        channel,
+      ]);
+      if (held.rows.length === 0) return fail('NOT_FOUND', `no ${channel} order ${p.outTradeNo}`);
+      if (ins.rowCount) log('order rebuilt from its bill', { billNo: bill.billNo, channel, outTradeNo: p.outTradeNo });
+      return settlePayment(channel, p, source);
+    }
+    const orphan: OrderRow = {
+      out_trade_no: p.outTradeNo,
+      bill_no: m[1]!,
+      channel,
+      amount_fen: p.amountFen,
+      expires_at: 0,
+      pay_url: null,
+      status: 'refund',
+      txn_id: p.txnId,
+      created_at: nowS(),
+      url_at: 0,
+      checked_at: 0,
+    };
+    await flagRefund(orphan, p, 'BILL_NOT_FOUND');
+    opts.onJobQueued?.();
+    await hub.db.query(
+      `INSERT INTO pay_notifications (channel, out_trade_no, txn_id, amount_fen, source, outcome, received_at)
+       VALUES ($1, $2, $3, $4, $5, 'refund', $6)`,
+      [channel, p.outTradeNo, p.txnId, p.amountFen, source, nowS()],
+    );
+    return ok('refund');
   }
 
   /** POST /notify/{channel}: verify, then settle; the answer tells the channel whether to retry. */
