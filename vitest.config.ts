@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // One migrated PGlite image for every in-memory test hub, built once (initdb is the costly part).
+    globalSetup: ['tests/support/global-setup.ts'],
   },
 });

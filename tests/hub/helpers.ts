@@ -13,6 +13,7 @@ import type { Clock } from '../../protocol/time.ts';
 import { makeBillToken } from '../../protocol/tokens.ts';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { hubImage } from '../support/pglite-template.ts';
 
 // Response bodies are read loosely in tests; the schemas are checked by the code under test.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -34,7 +35,7 @@ export async function openTestDb(
   storage: 'pglite' | 'postgres',
 ): Promise<{ db: HubDb; drop(): Promise<void> }> {
   if (storage === 'pglite') {
-    const db = await openHubDb({});
+    const db = await openHubDb({ template: await hubImage() });
     return { db, drop: async () => db.close() };
   }
   const url = process.env.DATABASE_URL!;
