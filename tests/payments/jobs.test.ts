@@ -87,6 +87,43 @@ describe('notifications and the background jobs', () => {
     expect((await f.sim.pay('alipay', pa.outTradeNo!)).ok).toBe(false);
   });
 
+  for (const channel of ['alipay', 'wechat'] as const) {
+    it(`${channel === 'alipay' ? 'an Alipay' : 'a WeChat'} notification the hub could not commit is answered for a retry, and the retry settles once`, async () => {
+      const { f } = ctx;
+      const bill = await newBill(12500);
+      const page = await openPayPage(bill.url, channel === 'alipay' ? ALIPAY_UA : WECHAT_UA);
+      // The settlement's transaction does all its work, then the database fails before the commit.
+      const db = f.db as { transaction: typeof f.db.transaction };
+      const orig = db.transaction.bind(f.db);
+      db.transaction = ((fn: Parameters<typeof orig>[0]) => {
+        db.transaction = orig;
+        return orig(async (tx) => {
+          await fn(tx);
+          throw new Error('connection terminated unexpectedly');
+        });
+      }) as typeof orig;
+      let first: Awaited<ReturnType<typeof f.sim.pay>>;
+      try {
+        first = await f.sim.pay(channel, page.outTradeNo!);
+      } finally {
+        db.transaction = orig;
+      }
+      // Not "success" / not 2xx: the channel keeps the notification and sends it again.
+      const d = first.deliveries[0]!;
+      expect(channel === 'alipay' ? d.body !== 'success' : d.status >= 300).toBe(true);
+      expect((await f.hub.bills.get(bill.billNo))?.status).toBe('live');
+      const n = f.sim.buildNotification(f.sim.order(channel, page.outTradeNo!)!);
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(n.url, { method: 'POST', headers: n.headers, body: n.body });
+        const body = await res.text();
+        expect(channel === 'alipay' ? body : res.status).toBe(channel === 'alipay' ? 'success' : 204);
+      }
+      expect((await f.hub.bills.get(bill.billNo))?.status).toBe('paid');
+      const pays = await f.db.query('SELECT status FROM payments WHERE bill_no = $1', [bill.billNo]);
+      expect(pays.rows).toEqual([{ status: 'settled' }]);
+    });
+  }
+
   it('refunds a second payment through the channel once, by its refund request number', async () => {
     const { f } = ctx;
     const bill = await newBill(15000);
