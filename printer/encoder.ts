@@ -8,8 +8,8 @@ import type { ErrorCode } from '../protocol/errors.ts';
 import { fail, ok, type Result } from '../protocol/result.ts';
 import { Bitmap } from './bitmap.ts';
 import * as cmd from './commands.ts';
-import { CELL_H, CELL_W, drawTextPacked } from './font.ts';
-import { needsRaster } from './fontmodel.ts';
+import { CELL_H, CELL_W, drawTextPacked, glyphBitmap } from './font.ts';
+import { fontHas, needsRaster } from './fontmodel.ts';
 import type { PrinterProfile } from './profiles.ts';
 import { encodeQr, qrRaster, qrVersionForBytes, type QrEcLevel } from './qr.ts';
 import { textColumns } from './width.ts';
@@ -124,6 +124,31 @@ const C = {
 };
 const sizeCmds = new Map<number, Uint8Array>();
 const rasterLines = new Map<string, Uint8Array>();
+const glyphImages = new Map<string, Uint8Array>();
+
+/**
+ * ESC * 33 nL nH d1..dk of one character in the bundled font: 24-dot double density, 24 columns (the two
+ * columns of a full-width character), each column 3 bytes from the top, most significant bit topmost
+ * (Epson ESC/POS reference, ESC *). Bold draws the glyph again one dot to the right, as drawText does.
+ */
+export function glyphImage(ch: string, bold = false): Uint8Array {
+  const key = (bold ? 'B' : 'N') + ch;
+  const hit = glyphImages.get(key);
+  if (hit) return hit;
+  const g = glyphBitmap(ch, true);
+  const cols = 2 * CELL_W;
+  const out = new Uint8Array(5 + cols * 3);
+  out.set([cmd.ESC, 0x2a, 33, cols, 0]);
+  for (let x = 0; x < cols; x++) {
+    for (let y = 0; y < CELL_H; y++) {
+      const on = g.get(x, y) || (bold && g.get(x - 1, y));
+      if (on) out[5 + x * 3 + (y >> 3)]! |= 0x80 >> (y & 7);
+    }
+  }
+  if (glyphImages.size >= 1024) glyphImages.clear();
+  glyphImages.set(key, out);
+  return out;
+}
 
 export class Encoder {
   // One growing buffer rather than a list of parts: a bill is encoded with little garbage.
@@ -202,7 +227,12 @@ export class Encoder {
     }
     if (first < 0) return this.ascii(text).lf();
     const enc = this.profile.fontEncoding;
-    if (enc === 'none' || needsRaster(text, enc)) return this.rasterLine(text);
+    if (enc === 'none') return this.rasterLine(text);
+    if (needsRaster(text, enc)) {
+      // A character the font lacks: printed as an inline bit image in a line of text, where the line
+      // has the normal size (ESC * is not scaled by GS !); a larger line is drawn whole.
+      return this.state.w === 1 && this.state.h === 1 ? this.mixedLine(text) : this.rasterLine(text);
+    }
     // One Kanji-mode span from the first to the last non-ASCII character: GB18030 is ASCII-compatible,
     // so ASCII inside the span prints the same and the line costs one FS & / FS . pair at most.
     this.ascii(text, 0, first);
@@ -210,6 +240,46 @@ export class Encoder {
       .push(encodeGb18030(text.slice(first, last + 1)))
       .push(C.kanjiOff);
     return this.ascii(text, last + 1).lf();
+  }
+
+  /**
+   * A line of text where each character the printer's font lacks (fontmodel.ts) is an ESC * 33 bit
+   * image of the bundled font's glyph, 24 dots wide as the two columns the layout counted; the rest is
+   * ASCII and GB18030 in Kanji-mode spans as in line().
+   */
+  private mixedLine(text: string): this {
+    const enc = this.profile.fontEncoding;
+    let run = '';
+    const flush = (): void => {
+      if (!run) return;
+      let first = -1;
+      let last = -1;
+      for (let i = 0; i < run.length; i++) {
+        if (run.charCodeAt(i) >= 0x80) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      }
+      if (first < 0) this.ascii(run);
+      else {
+        this.ascii(run, 0, first);
+        this.push(C.kanjiOn)
+          .push(encodeGb18030(run.slice(first, last + 1)))
+          .push(C.kanjiOff);
+        this.ascii(run, last + 1);
+      }
+      run = '';
+    };
+    for (const ch of text) {
+      if (fontHas(ch, enc)) {
+        run += ch;
+        continue;
+      }
+      flush();
+      this.push(glyphImage(ch, this.state.bold));
+    }
+    flush();
+    return this.lf();
   }
 
   /** Text drawn with the bundled font and sent as a raster image (printers without a Chinese font). */

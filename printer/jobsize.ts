@@ -21,6 +21,12 @@ export function jobDotRows(b: Uint8Array): number {
       i++;
     } else if (c === 0x1b && i + 2 < b.length) {
       const f = b[i + 1]!;
+      if (f === 0x2a && i + 4 < b.length) {
+        // ESC * m nL nH: a bit image inside a text line (it feeds nothing itself); its data is skipped.
+        const cols = b[i + 3]! | (b[i + 4]! << 8);
+        i += 5 + cols * (b[i + 2]! >= 32 ? 3 : 1);
+        continue;
+      }
       if (f === 0x64) rows += b[i + 2]! * LINE_DOTS;
       else if (f === 0x4a) rows += b[i + 2]!;
       i += f === 0x40 ? 2 : f === 0x42 ? 4 : 3;

@@ -6,6 +6,9 @@ import { Bitmap } from '../bitmap.ts';
 import { qrBitmap } from '../encoder.ts';
 import { CELL_H, CELL_W, drawText } from '../font.ts';
 
+/** Stands for a bit image (ESC *) in a line's text. */
+const IMAGE_MARK = '\uFFFC';
+
 /** Default line spacing: 30 dots (ESC 2), i.e. 24-dot characters plus 6 dots of leading. */
 const LINE_DOTS = 30;
 
@@ -66,6 +69,8 @@ export class Interpreter {
   private style: Style = { align: 0, bold: false, w: 1, h: 1 };
   private kanji = false;
   private lineText = '';
+  /** Bit images (ESC *) in the line being built, in order; IMAGE_MARK stands for each in lineText. */
+  private lineImages: Bitmap[] = [];
   private kanjiBytes: number[] = [];
   private qr = { size: 3, level: 'M' as 'L' | 'M' | 'Q' | 'H', data: '' };
   private page: Omit<Page, 'bitmap'> = { lines: [], kanjiSegments: [], qrData: [], unknown: [] };
@@ -89,6 +94,7 @@ export class Interpreter {
     this.stopped = why;
     this.buf = new Uint8Array(0);
     this.lineText = '';
+    this.lineImages = [];
     this.page.ended = why;
     this.dirty = true;
     this.finishPage();
@@ -151,6 +157,7 @@ export class Interpreter {
           this.kanji = false;
           return 2;
         }
+        if (f === 0x2a) return this.bitImage(b, i);
         if (!need(3)) return 0;
         if (f === 0x61)
           return this.flushThen(
@@ -297,6 +304,34 @@ export class Interpreter {
     }
   }
 
+  /**
+   * ESC * m nL nH d1..dk: a bit image in the line, k = columns × 1 (m 0, 1: 8 dots tall) or × 3 (m 32,
+   * 33: 24 dots), each column's bytes from the top, MSB topmost; m 0 and 32 are single density (each dot
+   * two wide). Drawn in the line where it stands, bottom-aligned with the text; marked U+FFFC in the
+   * line's text.
+   */
+  private bitImage(b: Uint8Array, i: number): number {
+    const need = (n: number): boolean => i + n <= b.length;
+    if (!need(5)) return 0;
+    const m = b[i + 2]!;
+    const cols = b[i + 3]! | (b[i + 4]! << 8);
+    const bands = m === 32 || m === 33 ? 3 : 1;
+    const n = 5 + cols * bands;
+    if (!need(n)) return 0;
+    if (m !== 0 && m !== 1 && m !== 32 && m !== 33) return this.unknownCmd(b, i, n);
+    const sx = m === 0 || m === 32 ? 2 : 1;
+    const bm = new Bitmap(Math.min(cols * sx, this.width), bands * 8);
+    for (let x = 0; x < cols; x++) {
+      for (let y = 0; y < bands * 8; y++) {
+        if ((b[i + 5 + x * bands + (y >> 3)]! & (0x80 >> (y & 7))) === 0) continue;
+        for (let k = 0; k < sx; k++) bm.set(x * sx + k, y);
+      }
+    }
+    this.lineImages.push(bm);
+    this.lineText += IMAGE_MARK;
+    return n;
+  }
+
   private unknownCmd(b: Uint8Array, i: number, n: number): number {
     this.page.unknown.push(Buffer.from(b.subarray(i, i + n)).toString('hex'));
     return n;
@@ -379,6 +414,8 @@ export class Interpreter {
     if (this.kanji) this.endKanjiSegment();
     const text = this.lineText;
     this.lineText = '';
+    const images = this.lineImages;
+    this.lineImages = [];
     if (!text && !lf) return;
     if (!this.printing()) return;
     const { w, h, bold } = this.style;
@@ -387,29 +424,54 @@ export class Interpreter {
       this.advance(lineH);
       return;
     }
-    // Wrap at the paper edge as a printer does.
-    const chunks: string[] = [];
-    let cur = '';
-    let cw = 0;
+    // Wrap at the paper edge as a printer does. A bit image keeps its own width (not scaled by GS !).
+    let img = 0;
+    const items: { ch: string; dw: number; image?: Bitmap }[] = [];
     for (const ch of text) {
-      const dw = (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;
-      if (cw + dw > this.width) {
+      const image = ch === IMAGE_MARK ? images[img++] : undefined;
+      const dw = image ? image.width : (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;
+      items.push(image ? { ch, dw, image } : { ch, dw });
+    }
+    const chunks: (typeof items)[] = [];
+    let cur: typeof items = [];
+    let cw = 0;
+    for (const it of items) {
+      if (cw + it.dw > this.width && cur.length) {
         chunks.push(cur);
-        cur = '';
+        cur = [];
         cw = 0;
       }
-      cur += ch;
-      cw += dw;
+      cur.push(it);
+      cw += it.dw;
     }
     chunks.push(cur);
     for (const chunk of chunks) {
       if (this.stopped) return;
-      this.page.lines.push(chunk);
-      let width = 0;
-      for (const ch of chunk) width += (ch.codePointAt(0)! >= 0x80 ? 2 : 1) * CELL_W * w;
+      this.page.lines.push(chunk.map((c) => c.ch).join(''));
+      const width = Math.min(
+        this.width,
+        chunk.reduce((a, c) => a + c.dw, 0),
+      );
       this.ensure(this.y + lineH);
-      const bm = new Bitmap(width, CELL_H * h);
-      drawText(bm, chunk, 0, 0, { bold, scaleW: w, scaleH: h });
+      const bm = new Bitmap(Math.max(width, 1), CELL_H * h);
+      let x = 0;
+      let run = '';
+      let runX = 0;
+      const drawRun = (): void => {
+        if (run) drawText(bm, run, runX, 0, { bold, scaleW: w, scaleH: h });
+        run = '';
+      };
+      for (const c of chunk) {
+        if (c.image) {
+          drawRun();
+          bm.blit(c.image, x, bm.height - c.image.height);
+        } else {
+          if (!run) runX = x;
+          run += c.ch;
+        }
+        x += c.dw;
+      }
+      drawRun();
       const x0 = this.xFor(width);
       for (let yy = 0; yy < bm.height; yy++) {
         const row = this.rows[this.y + yy]!;
