@@ -27,6 +27,7 @@ import {
 import { DEVICE_ID_RE } from '../protocol/ids.ts';
 import { answerSigner } from './trust/answers.ts';
 import { runAdmin } from './admin.ts';
+import { blocksOf } from './officer/blocks.ts';
 import type { HubService } from './service/index.ts';
 
 export interface BuildHubAppOptions {
@@ -229,6 +230,7 @@ export async function buildHubApp(opts: BuildHubAppOptions): Promise<FastifyInst
         hubKeys: await hub.keys.list(),
         config: await hub.config.get(),
         hubTime: hub.nowS(),
+        blocks: await blocksOf(hub.db, dev.id),
       };
     });
 

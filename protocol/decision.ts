@@ -2,6 +2,26 @@
 // (DESIGN.md: default 15 to 20 digits); an officer device without a hub numbers its tickets stand-alone,
 // `{deviceId}S{8 digits}` (main/officer/numbers.ts), and those must be payable at any kiosk too.
 
+import { z } from 'zod';
+import { REGION_RE } from './ids.ts';
+
+/**
+ * A block of decision numbers as the hub hands it to an officer device (hub/officer/blocks.ts): the
+ * numbers prefix || lpad(n, width) for n in first..last, never overlapping another device's.
+ */
+export const decisionBlockSchema = z
+  .strictObject({
+    blockId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    region: z.string().regex(REGION_RE),
+    prefix: z.string().regex(/^[0-9]{0,30}$/),
+    width: z.number().int().min(1).max(15),
+    first: z.number().int().nonnegative(),
+    last: z.number().int().nonnegative(),
+  })
+  .refine((b) => b.last >= b.first && b.last < 10 ** b.width, { message: 'range does not fit the width' })
+  .refine((b) => b.prefix.length + b.width <= 32, { message: 'numbers longer than 32 characters' });
+export type DecisionBlock = z.infer<typeof decisionBlockSchema>;
+
 /** Digits of a stand-alone number after the S. */
 export const STANDALONE_WIDTH = 8;
 /** `{deviceId (first 23 characters)}S{8 digits}`: at most 32 characters like every decision number. */

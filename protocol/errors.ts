@@ -95,6 +95,10 @@ export const messages = {
     en: 'That decision number was not issued to this device',
     zh: '该决定书编号未分配给本设备',
   },
+  BLOCK_ALREADY_USED: {
+    en: 'Those decision numbers were handed to this device before and some are used; the device asks again for new ones',
+    zh: '该批决定书编号此前已发给本设备且已有使用，设备将重新申请新的编号',
+  },
   NUMBERS_EXHAUSTED: {
     en: 'No decision numbers left; connect to the hub for more',
     zh: '决定书编号已用完，请联网获取',

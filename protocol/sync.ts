@@ -3,6 +3,7 @@
 // signature over method, path, time, nonce and the body's sha256.
 import { createHash, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { decisionBlockSchema } from './decision.ts';
 import { outboxEventSchema } from './events.ts';
 import { fineSchema } from './fines.ts';
 import { billNoSchema, deviceIdSchema, keyIdSchema, publicKeyRawSchema, unixSecondsSchema } from './ids.ts';
@@ -248,6 +249,11 @@ export const eventsResponseSchema = z.object({
   hubKeys: z.array(hubKeySchema),
   config: hubConfigSchema,
   hubTime: unixSecondsSchema,
+  /**
+   * Every block of decision numbers the hub handed to this device, oldest first (officer devices): a
+   * recovering device holds them all as spent, since numbers it printed may be lost with its database.
+   */
+  blocks: z.array(decisionBlockSchema).max(100_000).optional(),
 });
 export type EventsResponse = z.infer<typeof eventsResponseSchema>;
 

@@ -1,6 +1,8 @@
 // Blocks of decision numbers for officer devices. A device asks (signed, like push and pull) when it
 // runs low; the hub takes a range from the counter of the number prefix in one transaction and keeps
-// one row per block. A repeated request (same requestId, e.g. after a lost answer) gets the same block.
+// one row per block. A repeated request (same requestId, e.g. after a lost answer) gets the same block,
+// unless numbers of that block already reached the hub: then the device was restored from a copy made
+// before the block arrived, and the request is refused (BLOCK_ALREADY_USED) so it asks anew.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -94,7 +96,21 @@ export async function allocateBlock(
         'SELECT * FROM decision_blocks WHERE device_id = $1 AND request_id = $2',
         [dev.id, requestId],
       );
-      if (again.rows[0]) return ok(toWire(again.rows[0]));
+      const prior = again.rows[0];
+      if (prior) {
+        // A repeat is a lost answer only if none of the block's numbers was ever used: numbers the hub
+        // holds mean the device had the block, and a device asking for it again was restored from a
+        // copy made before it arrived. Handing it back would give its printed numbers a second time.
+        if (await blockUsed(tx, prior)) {
+          throw new BlockFailure(
+            failure(
+              'BLOCK_ALREADY_USED',
+              `block ${prior.block_id} of request ${requestId} holds used numbers`,
+            ),
+          );
+        }
+        return ok(toWire(prior));
+      }
       const n = size ?? (await blockSize(tx));
       const prefix = officerPrefix(dev.region, nowS);
       const bumped = await tx.query<{ first_n: number | string }>(
@@ -128,6 +144,17 @@ export async function allocateBlock(
       if (e instanceof BlockFailure) return { ok: false as const, error: e.failure };
       throw e;
     });
+}
+
+/** Whether the hub holds a fine numbered in the block (a ticket written under it reached the hub). */
+async function blockUsed(q: HubQueryable, b: BlockRow): Promise<boolean> {
+  const no = (n: number | string): string => `${b.prefix}${String(n).padStart(Number(b.width), '0')}`;
+  // Same prefix and width: the block's numbers are the digit strings of that length between the two.
+  const r = await q.query(
+    "SELECT 1 FROM fines WHERE decision_no BETWEEN $1 AND $2 AND length(decision_no) = $3 AND decision_no ~ '^[0-9]+$' LIMIT 1",
+    [no(b.first_n), no(b.last_n), no(b.first_n).length],
+  );
+  return r.rows.length > 0;
 }
 
 class BlockFailure extends Error {

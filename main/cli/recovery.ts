@@ -5,12 +5,19 @@ import path from 'node:path';
 import { fail, FailureError, ok } from '../../protocol/result.ts';
 import { KEY_FILE } from '../identity/identity.ts';
 import { DB_FILE, openKiosk, type Kiosk } from '../kiosk.ts';
+import { refillNumbers } from '../officer/refill.ts';
 import { SyncEngine, syncStatus } from '../sync/engine.ts';
 import { recoverFromHub, type RecoveryReport } from '../sync/recovery.ts';
 import { optString, type Command } from './framework.ts';
 
 function reportText(v: unknown): string {
-  const r = v as RecoveryReport & { pulled: number; pullError?: string; queued: number };
+  const r = v as RecoveryReport & {
+    pulled: number;
+    pullError?: string;
+    queued: number;
+    numbersLeft?: number;
+    refillError?: string;
+  };
   const lines = [
     `recovered from the hub: ${r.hubEvents} event(s) held there, ${r.localEventsBefore} were here`,
     `rebuilt ${r.bills} bill(s), ${r.payments} payment(s), ${r.tickets} ticket(s); event log of ${r.events} event(s), chain ${r.chainOk ? 'ok' : 'BROKEN'}`,
@@ -23,6 +30,13 @@ function reportText(v: unknown): string {
     );
   if (r.placeholderFines)
     lines.push(`${r.placeholderFines} fine(s) unknown to the hub were kept as placeholders`);
+  if (r.abandonedBlocks)
+    lines.push(
+      `${r.abandonedBlocks} block(s) of decision numbers closed (${r.abandonedNumbers} number(s) never to be used: tickets printed after the restored copy may hold them)`,
+    );
+  if (r.standaloneNext) lines.push(`stand-alone numbers continue from ${r.standaloneNext}`);
+  if (r.numbersLeft !== undefined) lines.push(`fresh decision numbers from the hub: ${r.numbersLeft} left`);
+  if (r.refillError) lines.push(`no fresh decision numbers yet: ${r.refillError} (asked again when online)`);
   lines.push(
     r.pullError
       ? `pull after recovery failed: ${r.pullError} (sync will retry)`
@@ -76,16 +90,26 @@ export const commands: Command[] = [
         done = true;
         const pull = await engine.pullAll();
         const push = await engine.pushAll();
+        // An officer device closed its blocks: a fresh one now, so it can write tickets again.
+        const officer = (
+          kiosk.db.prepare('SELECT count(*) AS n FROM decision_blocks WHERE standalone = 0').get() as {
+            n: number;
+          }
+        ).n;
+        const refill = officer > 0 ? await refillNumbers(kiosk, { force: true }) : undefined;
         return ok({
           ...r.value,
           pulled: pull.ok ? pull.value.applied : 0,
           ...(pull.ok ? {} : { pullError: pull.error.message }),
           ...(push.ok ? {} : { pushError: push.error.message }),
+          ...(refill?.ok ? { numbersLeft: refill.value.numbers.remaining } : {}),
+          ...(refill && !refill.ok ? { refillError: refill.error.message } : {}),
           queued: syncStatus(kiosk).queued,
         });
       } finally {
         kiosk.close();
-        if (created && !done) for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
+        if (created && !done)
+          for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
       }
     },
     text: reportText,

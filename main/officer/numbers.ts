@@ -2,25 +2,13 @@
 // never overlap across devices); a ticket takes the next number of the oldest open block with one
 // conditional UPDATE inside the ticket's own transaction. Without a hub, a stand-alone sequence
 // prefixed with the device id is used instead, and says so in every number it makes.
-import { z } from 'zod';
 import type { Database } from '../../db/connection.ts';
-import { STANDALONE_WIDTH } from '../../protocol/decision.ts';
-import { DECISION_NO_RE, REGION_RE } from '../../protocol/ids.ts';
+import { STANDALONE_WIDTH, type DecisionBlock } from '../../protocol/decision.ts';
+import { DECISION_NO_RE } from '../../protocol/ids.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 
-/** A block as the hub sends it. */
-export const decisionBlockSchema = z
-  .strictObject({
-    blockId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-    region: z.string().regex(REGION_RE),
-    prefix: z.string().regex(/^[0-9]{0,30}$/),
-    width: z.number().int().min(1).max(15),
-    first: z.number().int().nonnegative(),
-    last: z.number().int().nonnegative(),
-  })
-  .refine((b) => b.last >= b.first && b.last < 10 ** b.width, { message: 'range does not fit the width' })
-  .refine((b) => b.prefix.length + b.width <= 32, { message: 'numbers longer than 32 characters' });
-export type DecisionBlock = z.infer<typeof decisionBlockSchema>;
+/** A block as the hub sends it (protocol/decision.ts). */
+export { decisionBlockSchema, type DecisionBlock } from '../../protocol/decision.ts';
 
 /** Below this many numbers left the officer is warned and the device asks the hub for more. */
 export const LOW_WATER = 100;

@@ -84,8 +84,24 @@ function pendingRequestId(kiosk: Kiosk): string {
   });
 }
 
-/** Asks the hub for a block when numbers are low (or when forced); stores what comes back. */
+/** Forgets the request id waiting for an answer: the next ask is a new request (after a recovery). */
+export function dropPendingRequest(db: Kiosk['db']): void {
+  db.prepare('DELETE FROM officer_config WHERE key = ?').run(PENDING_KEY);
+}
+
+/**
+ * Asks the hub for a block when numbers are low (or when forced); stores what comes back. A stored
+ * request the hub refuses as BLOCK_ALREADY_USED (this database was restored from a copy made before
+ * that block arrived) is dropped and asked again once under a new id.
+ */
 export async function refillNumbers(kiosk: Kiosk, opts: RefillOptions = {}): Promise<Result<RefillReport>> {
+  const first = await refillOnce(kiosk, opts);
+  if (first.ok || first.error.code !== 'BLOCK_ALREADY_USED') return first;
+  writeTx(kiosk.db, () => dropPendingRequest(kiosk.db));
+  return refillOnce(kiosk, opts);
+}
+
+async function refillOnce(kiosk: Kiosk, opts: RefillOptions): Promise<Result<RefillReport>> {
   const { db } = kiosk;
   const before = numberStatus(db, opts.lowWater ?? LOW_WATER);
   if (!opts.force && !before.low) return ok({ asked: false, added: 0, numbers: before });

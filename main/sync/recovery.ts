@@ -7,6 +7,9 @@
 // push meets events the hub holds differently (CHAIN_BROKEN). The kiosk then stops issuing (guard.ts)
 // until `finekiosk recover` or `finekiosk device new`.
 //
+// Officer numbers: a recovery closes every open block of decision numbers (numbers printed after the
+// restored copy was made may be lost with it) and the device asks the hub for a fresh block.
+//
 // Also here: the reverse, a hub restored from an older backup. It holds fewer events than it once acked
 // (the kiosk re-sends them) and its change feed is another history (the kiosk pulls again from 0).
 import type { Database } from '../../db/connection.ts';
@@ -21,6 +24,7 @@ import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { EventsResponse, PullResponse } from '../../protocol/sync.ts';
 import { shanghaiDate, type Clock } from '../../protocol/time.ts';
 import type { Kiosk } from '../kiosk.ts';
+import { dropPendingRequest } from '../officer/refill.ts';
 import { lastSeq, verifyChain } from '../outbox/outbox.ts';
 import type { StateRow } from './engine.ts';
 
@@ -100,6 +104,11 @@ export interface RecoveryReport {
   tickets: number;
   /** Bills whose fine neither the kiosk nor the hub knew: a placeholder fine was written. */
   placeholderFines: number;
+  /** Hub blocks of decision numbers closed by the recovery, and the numbers left in them (never used). */
+  abandonedBlocks: number;
+  abandonedNumbers: number;
+  /** The stand-alone sequence's next number, moved past any number the lost records may have used. */
+  standaloneNext?: number;
   events: number;
   chainOk: boolean;
 }
@@ -213,8 +222,26 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
         db.prepare('DELETE FROM payments').run();
         db.prepare('DELETE FROM tickets').run();
         db.prepare('DELETE FROM bills').run();
+        // Blocks the hub handed out that this database never received (they came after its copy was
+        // made): held as spent, so the tickets written under them are rebuilt and none is given again.
+        const insBlock = db.prepare(
+          `INSERT INTO decision_blocks (block_id, region, prefix, width, first_n, last_n, next_n, standalone, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (block_id) DO NOTHING`,
+        );
+        for (const b of info.blocks ?? [])
+          insBlock.run(
+            b.blockId,
+            b.region,
+            b.prefix,
+            b.width,
+            b.first,
+            b.last,
+            b.last + 1,
+            kiosk.clock.now(),
+          );
         const counts = replay(db, all);
         const placeholders = placeholderFines(db, now);
+        const numbers = abandonOpenNumbers(db);
 
         // Numbers used by the set-aside events are spent: never issue them again.
         let floor = 0;
@@ -255,6 +282,7 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
           setAside: orphans.length,
           ...counts,
           placeholderFines: placeholders,
+          ...numbers,
           events: chain.events,
           chainOk: chain.ok,
         };
@@ -268,6 +296,42 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
 }
 
 class RecoveryAbort extends Error {}
+
+/** Stand-alone numbers skipped at a recovery: the next one starts at the next multiple of this, plus 1. */
+export const STANDALONE_RECOVERY_STEP = 1_000_000;
+
+/**
+ * Officer numbers after a recovery. Tickets printed after the restored copy was made, and never pushed,
+ * are gone from this database but their numbers are on paper: every open hub block is closed (its
+ * remaining numbers are never used; the device asks the hub for a fresh block), the stand-alone sequence
+ * jumps to the next multiple of STANDALONE_RECOVERY_STEP, and a block request waiting for its answer is
+ * forgotten (the hub may have answered it with a block this database never received).
+ */
+function abandonOpenNumbers(
+  db: Database,
+): Pick<RecoveryReport, 'abandonedBlocks' | 'abandonedNumbers' | 'standaloneNext'> {
+  const open = db
+    .prepare(
+      'SELECT count(*) AS blocks, coalesce(sum(last_n - next_n + 1), 0) AS numbers FROM decision_blocks WHERE standalone = 0 AND next_n <= last_n',
+    )
+    .get() as { blocks: number; numbers: number };
+  db.prepare(
+    'UPDATE decision_blocks SET next_n = last_n + 1 WHERE standalone = 0 AND next_n <= last_n',
+  ).run();
+  const step = STANDALONE_RECOVERY_STEP;
+  const sa = db
+    .prepare(
+      `UPDATE decision_blocks SET next_n = min(last_n + 1, ((next_n - 1) / ${step} + 1) * ${step} + 1)
+        WHERE standalone = 1 RETURNING next_n`,
+    )
+    .get() as { next_n: number } | undefined;
+  dropPendingRequest(db);
+  return {
+    abandonedBlocks: open.blocks,
+    abandonedNumbers: open.numbers,
+    ...(sa ? { standaloneNext: sa.next_n } : {}),
+  };
+}
 
 function parsePayload<T extends OutboxEvent['type']>(
   e: Pick<OutboxEvent, 'type' | 'payload'>,
