@@ -230,6 +230,18 @@ export function createPayService(opts: PayServiceOptions) {
     const notifyUrl = notifyBase ? `${notifyBase.replace(/\/+$/, '')}/notify/${channel}` : undefined;
     for (let attempt = 0; attempt < 40; attempt++) {
       const existing = await openOrderRow(bill.billNo, channel);
+      if (existing?.pay_url?.startsWith('jsapi:')) {
+        // A JSAPI order is payable only inside WeChat by the payer it was made for: never shown to another
+        // browser as a Native code (it would hold that payer's openid). Closed first, as jsapiOrder does
+        // the other way round; then a Native order is made.
+        const c = await adapter.close(existing.out_trade_no);
+        if (!c.ok && c.error.details?.channelCode !== 'ORDER_NOT_EXIST') return c;
+        await hub.db.query(
+          "UPDATE pay_orders SET status = 'closed' WHERE out_trade_no = $1 AND status = 'open'",
+          [existing.out_trade_no],
+        );
+        continue;
+      }
       if (existing) {
         if (existing.pay_url && nowS() - Number(existing.url_at) < URL_FRESH_S) {
           return ok({ payUrl: existing.pay_url, outTradeNo: existing.out_trade_no, reused: true });
@@ -294,14 +306,14 @@ export function createPayService(opts: PayServiceOptions) {
     const ins = await hub.db.query(
       `INSERT INTO pay_orders (out_trade_no, bill_no, channel, amount_fen, expires_at, created_at, checked_at)
        VALUES ($1, $2, 'wechat', $3, $4, $5, $5) ON CONFLICT DO NOTHING`,
-      [outTradeNo, bill.billNo, bill.amountFen, bill.expiresAt, nowS()],
+      [outTradeNo, bill.billNo, bill.amountFen, payableUntil(bill), nowS()],
     );
     if (ins.rowCount === 0) return fail('CHANNEL_ERROR', 'the order is being created; try again');
     const r = await adapter.createJsapiOrder({
       outTradeNo,
       amountFen: bill.amountFen,
       subject: subjectFor(bill),
-      expiresAt: bill.expiresAt,
+      expiresAt: payableUntil(bill),
       openid,
     });
     if (!r.ok) {
