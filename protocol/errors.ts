@@ -165,6 +165,10 @@ export const messages = {
   },
   FINE_PAID: { en: 'The fine is already paid', zh: '该罚款已缴纳' },
   BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
+  BATCH_ID_REUSED: {
+    en: 'This batch number was already used for other content or by another sender; nothing was applied',
+    zh: '该批次号已用于其他内容或其他发送方，未处理任何数据',
+  },
   CSRF: { en: 'The request is missing its form token', zh: '请求缺少表单令牌' },
   LOGIN_FAILED: { en: 'Wrong user name or password', zh: '用户名或密码错误' },
   KEY_RETIRED: {

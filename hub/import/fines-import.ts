@@ -44,7 +44,11 @@ function copyField(v: string | number | null): string {
   );
 }
 
-/** Applies the staged fines: a fine the hub knows is paid stays paid whatever a file says. */
+/**
+ * Applies the staged fines: a fine the hub knows is paid stays paid whatever a file says, and a fine the
+ * authority holds with a revision (source_rev > 0, from the integration API) is left as it is: a file has
+ * no revisions, so it cannot be newer (hub/integration/fines-upsert.ts has the same rule).
+ */
 const APPLY_SQL = `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, rev, updated_at)
   SELECT decision_no, region, plate, vin6, status, data, nextval('feed_seq'), $1 FROM ${STAGING} ORDER BY row_no
   ON CONFLICT (decision_no) DO UPDATE SET
@@ -52,7 +56,7 @@ const APPLY_SQL = `INSERT INTO fines AS f (decision_no, region, plate, vin6, sta
     status = CASE WHEN f.status = 'paid' THEN 'paid' ELSE EXCLUDED.status END,
     data = CASE WHEN f.status = 'paid' THEN jsonb_set(EXCLUDED.data, '{status}', '"paid"') ELSE EXCLUDED.data END,
     rev = EXCLUDED.rev, updated_at = EXCLUDED.updated_at
-  WHERE f.data IS DISTINCT FROM EXCLUDED.data
+  WHERE f.source_rev = 0 AND f.data IS DISTINCT FROM EXCLUDED.data
     AND NOT (f.status = 'paid' AND f.data = jsonb_set(EXCLUDED.data, '{status}', '"paid"'))`;
 
 /**

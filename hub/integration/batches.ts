@@ -2,6 +2,7 @@
 // first upload's result instead of applying again; the row also carries progress for status requests and
 // the console. A batch whose process died mid-way (state running, no progress for STALE_S) may be taken
 // over by a retry; the rows it had committed come out unchanged the second time.
+import { createHash, type Hash } from 'node:crypto';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { HubDb } from '../db.ts';
@@ -42,6 +43,7 @@ interface BatchRow {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  body_hash: string | null;
 }
 
 function fromRow(r: BatchRow): BatchStatus {
@@ -80,9 +82,19 @@ export async function runningProgress(db: HubDb): Promise<{ batches: number; rec
   return { batches: Number(r.rows[0]?.n ?? 0), received: Number(r.rows[0]?.rows ?? 0) };
 }
 
+/** Items passed through unchanged while their SHA-256 (one JSON line each) is taken. */
+async function* hashing(items: AsyncIterable<UpsertInput>, h: Hash): AsyncGenerator<UpsertInput> {
+  for await (const it of items) {
+    h.update(`${JSON.stringify(it)}\n`);
+    yield it;
+  }
+}
+
 /**
- * Runs a batch once. When `batchId` is already done, answers its stored result (replayed: true) and leaves
- * `items` unread (the caller drains the body); BATCH_RUNNING when another upload of it is in progress.
+ * Runs a batch once. When `batchId` is already done by the same owner, reads `items` to compare them with
+ * the first upload's: the same body answers its stored result (replayed: true); another body, or the id
+ * used by another owner (another API key, an operator), is refused BATCH_ID_REUSED and nothing is applied.
+ * BATCH_RUNNING when another upload of it is in progress.
  */
 export async function runBatch(
   db: HubDb,
@@ -103,7 +115,8 @@ export async function runBatch(
       batchId,
     ]);
     const b = r.rows[0]!;
-    if (b.state === 'done') return { claimed: false as const, done: fromRow(b) };
+    if (b.owner !== owner) return { claimed: false as const, reused: true as const };
+    if (b.state === 'done') return { claimed: false as const, done: fromRow(b), hash: b.body_hash };
     if (b.state === 'running' && Number(b.updated_at) > now - STALE_S) return { claimed: false as const };
     await tx.query(
       `UPDATE fine_batches SET state = 'running', received = 0, applied = 0, unchanged = 0, refused = 0,
@@ -113,9 +126,18 @@ export async function runBatch(
     return { claimed: true as const };
   });
   if (!claimed.claimed) {
-    if ('done' in claimed && claimed.done) return ok({ ...claimed.done, replayed: true });
+    if ('reused' in claimed) return fail('BATCH_ID_REUSED', `${batchId} belongs to another caller`);
+    if ('done' in claimed && claimed.done) {
+      const h = createHash('sha256');
+      for await (const it of hashing(items(), h)) void it;
+      if (claimed.hash && claimed.hash !== h.digest('hex')) {
+        return fail('BATCH_ID_REUSED', `${batchId} was uploaded with another body`);
+      }
+      return ok({ ...claimed.done, replayed: true });
+    }
     return fail('BATCH_RUNNING', batchId);
   }
+  const hash = createHash('sha256');
   const save = async (t: UpsertTally, state: BatchStatus['state']): Promise<void> => {
     await db.query(
       `UPDATE fine_batches SET state = $2, received = $3, applied = $4, unchanged = $5, refused = $6,
@@ -126,7 +148,7 @@ export async function runBatch(
   };
   let last: UpsertTally = { received: 0, applied: 0, unchanged: 0, refused: 0, refusals: [] };
   try {
-    const tally = await streamUpsertFines(db, items(), {
+    const tally = await streamUpsertFines(db, hashing(items(), hash), {
       nowS,
       onChunk: async (t) => {
         last = t;
@@ -134,6 +156,7 @@ export async function runBatch(
       },
     });
     await save(tally, 'done');
+    await db.query('UPDATE fine_batches SET body_hash = $2 WHERE batch_id = $1', [batchId, hash.digest('hex')]);
   } catch (e) {
     // The upload broke off (client gone, storage fault): committed chunks stay; a retry finishes the batch.
     await save(last, 'interrupted').catch(() => undefined);

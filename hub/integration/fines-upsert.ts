@@ -8,7 +8,10 @@
 // - the same revision with the same content: unchanged (a retried batch changes nothing);
 // - an older revision, or the same revision with other content: refused REVISION_STALE, with the hub's;
 // - cancel: sets status cancelled; refused FINE_NOT_FOUND, FINE_PAID (a paid fine is never cancelled) or
-//   REVISION_STALE. A revision of null (a file without revisions) always wins, as the file import does.
+//   REVISION_STALE.
+// - a revision of null (a console or file upload without revisions) adds new fines and changes fines that
+//   never had a revision; a fine the authority holds with a revision (source_rev > 0) is refused
+//   REVISION_STALE, so an old export never re-opens a fine the API cancelled or changed (as hub/import).
 import { z } from 'zod';
 import { fineSchema, type Fine } from '../../protocol/fines.ts';
 import { DECISION_NO_RE } from '../../protocol/ids.ts';
@@ -167,6 +170,10 @@ async function applyChunk(
       const no = it.op === 'upsert' ? it.fine.decisionNo : it.decisionNo;
       const c = cur.get(no);
       const rev = it.revision;
+      if (rev === null && c && c.rev > 0) {
+        refuse(it.line, 'REVISION_STALE', `hub has revision ${c.rev}; a row without revision cannot change it`, no, c.rev);
+        continue;
+      }
       if (it.op === 'cancel') {
         if (!c) {
           refuse(it.line, 'FINE_NOT_FOUND', no, no);

@@ -33,6 +33,7 @@ export function serviceStatus(f: Failure): number {
     case 'CSRF':
       return 403;
     case 'BATCH_RUNNING':
+    case 'BATCH_ID_REUSED':
     case 'REVISION_STALE':
       return 409;
     default:
