@@ -165,6 +165,10 @@ export const messages = {
   },
   FINE_PAID: { en: 'The fine is already paid', zh: '该罚款已缴纳' },
   BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
+  STATEMENT_DUPLICATE: {
+    en: 'The channel statement lists this transaction more than once',
+    zh: '渠道对账单重复列出了该笔交易',
+  },
   BATCH_ID_REUSED: {
     en: 'This batch number was already used for other content or by another sender; nothing was applied',
     zh: '该批次号已用于其他内容或其他发送方，未处理任何数据',

@@ -105,6 +105,11 @@ export async function reconcileRows(
     if (row.kind === 'payment') {
       report.statement.payments++;
       report.statement.paymentsFen += row.amountFen;
+      // A transaction listed again is never matched again: the statement's total would exceed the hub's.
+      if (seenPay.has(row.txnId)) {
+        report.channelOnly.push({ outTradeNo: row.outTradeNo, txnId: row.txnId, amountFen: row.amountFen, outcome: 'STATEMENT_DUPLICATE' });
+        continue;
+      }
       seenPay.add(row.txnId);
       const h = hubPay.get(row.txnId);
       if (h) {
@@ -136,6 +141,10 @@ export async function reconcileRows(
       report.statement.refunds++;
       report.statement.refundsFen += row.amountFen;
       const no = row.outRefundNo ?? '';
+      if (seenRefund.has(no)) {
+        report.channelOnly.push({ outTradeNo: row.outTradeNo, txnId: row.txnId, outRefundNo: no, amountFen: row.amountFen, outcome: 'STATEMENT_DUPLICATE' });
+        continue;
+      }
       seenRefund.add(no);
       const h = hubRefund.get(no);
       if (h) {
