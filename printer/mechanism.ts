@@ -136,7 +136,7 @@ export class PrinterMechanism {
   private parseState = { height: 1, qrModule: 6, qrSide: 0 };
   /** Replies not yet taken, in no particular order. */
   replies: MechanismReply[] = [];
-  /** Commands parsed so far, in order. */
+  /** Commands parsed so far, in order (a user may drop those it is done with from the front). */
   readonly commands: MechanismCommand[] = [];
   private lastXoffAt = -1;
   /** XON/XOFF bytes sent so far. */
@@ -170,9 +170,15 @@ export class PrinterMechanism {
 
   /** Bytes the head has processed by time t. */
   printedBytes(t: number): number {
-    let n = 0;
-    for (const p of this.processed) if (p <= t) n++;
-    return n;
+    // Processing times never decrease (the head works in order; a stopped head's are all Infinity).
+    let lo = 0;
+    let hi = this.processed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.processed[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** When the paper ran out (Infinity: it has not, or not yet in what was received). */

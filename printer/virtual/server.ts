@@ -222,6 +222,11 @@ export async function startVirtualPrinter(opts: VirtualPrinterOptions): Promise<
         it.feed(mech.slice(c.start, c.end));
         fedCommands++;
       }
+      // Drawn commands are forgotten, so a long job holds only what the head has not reached.
+      if (fedCommands >= 1024) {
+        mech.commands.splice(0, fedCommands);
+        fedCommands = 0;
+      }
       const out = mech.takeDue(now);
       if (out.length) reply(Uint8Array.from(out));
       if (mech.paperOutAt() <= now && !state.paperEnd) {
