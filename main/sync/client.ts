@@ -109,6 +109,12 @@ export class HubClient {
         (id) => kiosk.trust.trusted(id),
       );
       if (!v.ok) {
+        const signature = answerHeaders?.get(HEADER_HUB_SIGNATURE);
+        // An unsigned failure (a proxy's 502 page, a hub restarting) is the hub out of reach: its content
+        // (a refusal, an expected seq, a clock) is not acted on, and it is not shown as a forged answer.
+        if (status !== 200 && !signature) {
+          return fail('HUB_UNREACHABLE', `hub answered ${status} without its signature`);
+        }
         this.keepUnverified(method, pathAndQuery, status, text, v.error);
         return v;
       }

@@ -245,6 +245,34 @@ describe('a kiosk against pull answers it cannot verify', () => {
     expect(kept.length).toBeGreaterThanOrEqual(5);
     expect(kept.every((x) => x.reason.startsWith('GET /v1/sync/pull (200)'))).toBe(true);
 
+    // An unsigned failure is the hub out of reach: a proxy's error page, or a refusal that would stop the
+    // kiosk issuing (CHAIN_BROKEN) or move its clock (CLOCK_SKEW), is not acted on nor shown as forged.
+    const keptBefore = kept.length;
+    for (const failureAnswer of [
+      { status: 502, body: '<html>Bad Gateway</html>' },
+      {
+        status: 409,
+        body: JSON.stringify({ error: { code: 'CHAIN_BROKEN', message: 'x', messageZh: 'x' }, hubTime: 1 }),
+      },
+      {
+        status: 401,
+        body: JSON.stringify({ error: { code: 'CLOCK_SKEW', message: 'x', messageZh: 'x' }, hubTime: 1 }),
+      },
+    ]) {
+      current = () => failureAnswer;
+      expect(await engine.pullOnce()).toMatchObject({ ok: false, error: { code: 'HUB_UNREACHABLE' } });
+      expect(await engine.pushAll()).toMatchObject({ ok: false, error: { code: 'HUB_UNREACHABLE' } });
+    }
+    expect(snapshot()).toEqual(before);
+    const st = syncStatus(k);
+    expect(st.rolledBack).toBe(false);
+    expect(st.clockOffsetSeconds).toBe(0);
+    expect(
+      k.db.prepare(`SELECT count(*) AS n FROM sync_refused_changes WHERE kind = 'answer'`).get(),
+    ).toEqual({
+      n: keptBefore,
+    });
+
     // A push answer that does not verify acknowledges nothing: the events stay queued.
     current = () => ({
       body: JSON.stringify({ highestSeq: 99, applied: 1, duplicates: 0, rejected: [], hubTime: 1 }),
