@@ -276,7 +276,8 @@ function Refunds({ ro }: { ro: boolean }) {
           String(r.channel),
           String(r.txnId),
           fen(Number(r.amountFen)),
-          String(r.reason),
+          // The catalogue's words for the reason (hub/pay/refunds.ts reasonText), in the page's language.
+          String((r.reasonText as { zh?: string; en?: string } | undefined)?.[i18n.language === 'zh' ? 'zh' : 'en'] ?? r.reason),
           // A state this console does not know yet is shown as the hub names it.
           t(`refunds.states.${String(r.status)}`, { defaultValue: String(r.status) }),
           // Who approved it; an automatic refund (no approval asked) once it is under way.

@@ -5,6 +5,7 @@
 // operator approves when the `refundApproval` setting asks for it. The same number sent again is the
 // same refund at both channels, so a retry after a lost answer never pays twice.
 import type { Channel } from '../../protocol/ids.ts';
+import { messages, type ErrorCode } from '../../protocol/errors.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { ChannelAdapter, ChannelRefund } from '../channels/types.ts';
 import type { HubQueryable } from '../db.ts';
@@ -20,7 +21,10 @@ export interface RefundRecord {
   billNo: string;
   outTradeNo: string;
   amountFen: number;
+  /** Why the hub could not keep the payment: an error code of protocol/errors.ts (BILL_PAID, BILL_VOIDED...). */
   reason: string;
+  /** The reason as the catalogue words it, in both languages (the code itself when it is not a known one). */
+  reasonText: { zh: string; en: string };
   outRefundNo: string | null;
   status: RefundState;
   refundId: string | null;
@@ -50,6 +54,15 @@ interface Row {
   done_at: string | number | null;
 }
 
+/** Reasons written before they were codes. */
+const OLD_REASONS: Record<string, ErrorCode> = { 'bill already paid by another transaction': 'BILL_PAID' };
+
+function reasonText(reason: string): { zh: string; en: string } {
+  const code = OLD_REASONS[reason] ?? reason;
+  const m = (messages as Record<string, { zh: string; en: string } | undefined>)[code];
+  return m ? { zh: m.zh, en: m.en } : { zh: reason, en: reason };
+}
+
 function view(r: Row): RefundRecord {
   return {
     channel: r.channel,
@@ -58,6 +71,7 @@ function view(r: Row): RefundRecord {
     outTradeNo: r.out_trade_no,
     amountFen: Number(r.amount_fen),
     reason: r.reason,
+    reasonText: reasonText(r.reason),
     outRefundNo: r.out_refund_no,
     status: r.status,
     refundId: r.refund_id,

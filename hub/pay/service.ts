@@ -570,7 +570,7 @@ export function createPayService(opts: PayServiceOptions) {
     if (s.ok) {
       outcome = s.value.status;
       if (outcome === 'refund') {
-        await flagRefund(order, p, 'bill already paid by another transaction');
+        await flagRefund(order, p, 'BILL_PAID');
         opts.onJobQueued?.();
       } else {
         // Order update and audit row in one statement: one commit.
