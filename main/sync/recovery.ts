@@ -24,7 +24,9 @@ import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { EventsResponse, PullResponse } from '../../protocol/sync.ts';
 import { shanghaiDate, type Clock } from '../../protocol/time.ts';
 import type { Kiosk } from '../kiosk.ts';
+import { enableStandalone } from '../officer/numbers.ts';
 import { dropPendingRequest } from '../officer/refill.ts';
+import { isStandaloneDecisionNo } from '../../protocol/decision.ts';
 import { lastSeq, verifyChain } from '../outbox/outbox.ts';
 import type { StateRow } from './engine.ts';
 
@@ -149,10 +151,12 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
   const known = db.prepare<[string], { n: number }>('SELECT 1 AS n FROM fines WHERE decision_no = ?');
   const ticketFines = new Set<string>();
   const wanted = new Set<string>();
+  let standaloneRegion: string | undefined;
   for (const e of hub) {
     if (e.type === 'ticket.issued') {
       const p = parsePayload(e, 'ticket.issued');
       if (p) ticketFines.add(p.fine.decisionNo);
+      if (p && isStandaloneDecisionNo(p.fine.decisionNo)) standaloneRegion ??= p.fine.region;
     }
     if (e.type === 'bill.issued') {
       const p = parsePayload(e, 'bill.issued');
@@ -239,6 +243,10 @@ export async function recoverFromHub(kiosk: Kiosk, source: RecoverySource): Prom
             b.last + 1,
             kiosk.clock.now(),
           );
+        // The stand-alone sequence turned on after the restored copy was made: on again, so its tickets
+        // are rebuilt and its numbers move past theirs.
+        if (standaloneRegion !== undefined)
+          enableStandalone(db, deviceId, standaloneRegion, kiosk.clock.now());
         const counts = replay(db, all);
         const placeholders = placeholderFines(db, now);
         const numbers = abandonOpenNumbers(db);

@@ -206,11 +206,14 @@ describe('an officer device restored from the morning copy', () => {
     dirs.push(dir);
     let d = open(dir);
     await enrollDevice(hub, d);
-    enableStandalone(d.kiosk.db, d.kiosk.identity.deviceId, '310100', Date.now());
     d.close();
+    // The copy is made before the stand-alone sequence was turned on.
     const copy = path.join(tempDir('fk-drill-copy-'), 'copy.db');
     dirs.push(path.dirname(copy));
     copyFileSync(path.join(dir, DB_FILE), copy);
+    d = open(dir);
+    enableStandalone(d.kiosk.db, d.kiosk.identity.deviceId, '310100', Date.now());
+    d.close();
     const before = await runWorker(dir, 3);
     d = open(dir);
     expect((await new SyncEngine(d.kiosk).pushAll()).ok).toBe(true);
