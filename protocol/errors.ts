@@ -165,6 +165,10 @@ export const messages = {
   },
   FINE_PAID: { en: 'The fine is already paid', zh: '该罚款已缴纳' },
   BATCH_RUNNING: { en: 'This batch is still being applied', zh: '该批次仍在处理中' },
+  LOGIN_LOCKED: {
+    en: 'Too many failed logins; try again later',
+    zh: '登录失败次数过多，请稍后再试',
+  },
   STATEMENT_DUPLICATE: {
     en: 'The channel statement lists this transaction more than once',
     zh: '渠道对账单重复列出了该笔交易',

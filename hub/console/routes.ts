@@ -26,6 +26,7 @@ import { ndjsonLines } from '../integration/ndjson.ts';
 import { storedReports, type ReconciliationReports } from '../integration/reports.ts';
 import { NDJSON, serviceStatus } from '../integration/routes.ts';
 import { verifyPassword, type Role } from './operators.ts';
+import { clearLoginFailures, loginLockedFor, loginSubjects, recordLoginFailure } from './throttle.ts';
 
 export const CONSOLE_PREFIX = '/console';
 const COOKIE = 'fk_console';
@@ -142,6 +143,13 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
         .object({ id: z.string().min(1).max(64), password: z.string().min(1).max(200) })
         .safeParse(req.body);
       if (!p.success) return send(reply, failure('MALFORMED'));
+      const subjects = loginSubjects(p.data.id, req.ip);
+      const lockedFor = await loginLockedFor(hub.db, subjects, hub.nowS());
+      if (lockedFor > 0) {
+        await audit(hub.db, { at: hub.nowS(), actor: `operator:${p.data.id}`, action: 'login.locked', ok: false, details: { address: req.ip } });
+        reply.header('retry-after', String(lockedFor));
+        return send(reply, failure('LOGIN_LOCKED', `${lockedFor} s`));
+      }
       const r = await hub.db.query<{
         password_hash: string;
         name: string;
@@ -156,7 +164,11 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, opt
       );
       const okLogin = Boolean(o && good && o.disabled_at === null);
       await audit(hub.db, { at: hub.nowS(), actor: `operator:${p.data.id}`, action: 'login', ok: okLogin });
-      if (!okLogin || !o) return send(reply, failure('LOGIN_FAILED'));
+      if (!okLogin || !o) {
+        await recordLoginFailure(hub.db, subjects, hub.nowS());
+        return send(reply, failure('LOGIN_FAILED'));
+      }
+      await clearLoginFailures(hub.db, p.data.id);
       const id = randomBytes(32).toString('base64url');
       const csrf = randomBytes(24).toString('base64url');
       await hub.db.query('DELETE FROM operator_sessions WHERE expires_at <= $1', [hub.nowS()]);

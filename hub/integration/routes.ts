@@ -32,6 +32,8 @@ export function serviceStatus(f: Failure): number {
     case 'FORBIDDEN':
     case 'CSRF':
       return 403;
+    case 'LOGIN_LOCKED':
+      return 429;
     case 'BATCH_RUNNING':
     case 'BATCH_ID_REUSED':
     case 'REVISION_STALE':
