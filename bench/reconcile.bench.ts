@@ -69,11 +69,11 @@ export async function run(): Promise<void> {
       `INSERT INTO pay_refunds (channel, txn_id, bill_no, out_trade_no, amount_fen, reason, created_at, status,
          out_refund_no, done_at, resolved_at)
        SELECT 'alipay', '2026112022001' || lpad(i::text, 15, '0'), 'BK' || lpad(i::text, 10, '0'),
-              'BK' || lpad(i::text, 10, '0') || '_A0001', 20000 + (i % 100), 'bench', $1,
-              CASE WHEN (i / $3) % 50 = 1 THEN 'processing' ELSE 'success' END, 'RFA_' || lpad(i::text, 10, '0'),
-              CASE WHEN (i / $3) % 50 = 1 THEN NULL ELSE $1 + (i % 86000) + 60 END,
-              CASE WHEN (i / $3) % 50 = 1 THEN NULL ELSE $1 + (i % 86000) + 60 END
-         FROM generate_series(0, $2 - 1, $3) AS i WHERE (i / $3) % 50 <> 2`,
+              'BK' || lpad(i::text, 10, '0') || '_A0001', 20000 + (i % 100), 'bench', $1::bigint,
+              CASE WHEN (i / $3::int) % 50 = 1 THEN 'processing' ELSE 'success' END, 'RFA_' || lpad(i::text, 10, '0'),
+              CASE WHEN (i / $3::int) % 50 = 1 THEN NULL ELSE $1::bigint + (i % 86000) + 60 END,
+              CASE WHEN (i / $3::int) % 50 = 1 THEN NULL ELSE $1::bigint + (i % 86000) + 60 END
+         FROM generate_series(0, $2::int - 1, $3::int) AS i WHERE (i / $3::int) % 50 <> 2`,
       [from, N, REFUND_EVERY],
     );
     const keys = generateSimulatorKeys();
