@@ -3,7 +3,7 @@
 // inserts on PGlite — then repeated decision numbers are found in SQL, and the fines are applied from the
 // staging table. Loading, checking and applying are one transaction: a bad row anywhere (the last one too)
 // leaves the hub as it was, and the refusal names each row (and CSV/NDJSON line) with its reason.
-// Memory is a few chunks whatever the file's size; the feed lock is taken only for the final apply.
+// Memory is a few chunks whatever the file's size; the sequencer lock is taken only for the final apply.
 import {
   badRowsFailure,
   MAX_ROW_ERRORS,
@@ -12,7 +12,7 @@ import {
 } from '../../protocol/fines-file.ts';
 import { failure, FailureError, ok, type Result } from '../../protocol/result.ts';
 import type { HubDb, HubQueryable } from '../db.ts';
-import { lockFeed, notifyFeed } from '../feed/order.ts';
+import { lockSequencer, notifyFeed } from '../feed/order.ts';
 import type { FileRow } from './read.ts';
 import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
@@ -120,8 +120,9 @@ export async function importFines(
         const refused = badRowsFailure(all, errorCount);
         if (!refused.ok) throw new FailureError(refused.error);
       }
-      // Only the apply holds the feed lock: loading and checking a big file do not hold up settlements.
-      await lockFeed(tx);
+      // A bulk writer: the apply takes its feed positions itself, holding the sequencer lock (hub/feed/order.ts).
+      // Settlements never wait for it; only the positions of their changes wait until the import commits.
+      await lockSequencer(tx);
       const r = await tx.query(APPLY_SQL, [opts.nowS()]);
       if (r.rowCount > 0) {
         // Fines the file marks paid or cancelled: the open channel orders of their bills are closed.

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { HubQueryable } from '../db.ts';
+import { sequenceFeed } from '../feed/order.ts';
 
 export const FEED_EVENT_TYPES = [
   'payment.settled',
@@ -75,6 +76,7 @@ export async function readFeed(
   after: number | undefined,
   limit: number,
 ): Promise<z.infer<typeof feedPageSchema>> {
+  await sequenceFeed(db);
   const acked = await ackedCursor(db, consumer);
   const from = after ?? acked;
   const r = await db.query<Row>('SELECT * FROM feed_events WHERE pos > $1 ORDER BY pos LIMIT $2', [

@@ -20,8 +20,6 @@ import type { ErrorCode } from '../../protocol/errors.ts';
 import { FEED_CHANNEL, type HubDb } from '../db.ts';
 import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
-const FEED_LOCK = 727002;
-
 export const revisionSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 export const fineUpsertItemSchema = z
@@ -152,9 +150,9 @@ async function applyChunk(
     ...new Set(items.map((i) => ('fine' in i ? i.fine.decisionNo : 'decisionNo' in i ? i.decisionNo : ''))),
   ].filter(Boolean);
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [FEED_LOCK]);
     const r = await tx.query<{ decision_no: string; source_rev: number; status: string; data: Fine }>(
-      'SELECT decision_no, source_rev, status, data FROM fines WHERE decision_no = ANY($1::text[]) FOR UPDATE',
+      // In one order, so chunks applied at once by several processes never wait on each other in a circle.
+      'SELECT decision_no, source_rev, status, data FROM fines WHERE decision_no = ANY($1::text[]) ORDER BY decision_no FOR UPDATE',
       [numbers],
     );
     const cur = new Map<string, Current>(
@@ -252,16 +250,18 @@ async function applyChunk(
           c.rev,
         ].forEach((v, i) => cols[i]!.push(v));
       }
-      // Only a change of content takes a new feed position: a revision bump alone is not news to kiosks.
+      // Only a change of content joins the feed (rev NULL until sequenced, hub/feed/order.ts): a revision bump
+      // alone is not news to kiosks.
       await tx.query(
-        `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, rev, updated_at, source_rev)
-         SELECT d, r, p, v, s, j::jsonb, nextval('feed_seq'), $8, sr
+        `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, updated_at, source_rev)
+         SELECT d, r, p, v, s, j::jsonb, $8, sr
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
            AS u(d, r, p, v, s, j, sr)
          ON CONFLICT (decision_no) DO UPDATE SET
            region = EXCLUDED.region, plate = EXCLUDED.plate, vin6 = EXCLUDED.vin6, status = EXCLUDED.status,
            data = EXCLUDED.data, source_rev = EXCLUDED.source_rev,
-           rev = CASE WHEN f.data = EXCLUDED.data THEN f.rev ELSE EXCLUDED.rev END,
+           rev = CASE WHEN f.data = EXCLUDED.data THEN f.rev ELSE NULL END,
+           pend = CASE WHEN f.data = EXCLUDED.data THEN f.pend ELSE EXCLUDED.pend END,
            updated_at = CASE WHEN f.data = EXCLUDED.data THEN f.updated_at ELSE EXCLUDED.updated_at END`,
         [...cols, nowS],
       );

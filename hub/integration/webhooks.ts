@@ -10,6 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import type { HubDb } from '../db.ts';
+import { sequenceFeed } from '../feed/order.ts';
 import { eventFromRow, type FeedEvent } from './feed.ts';
 
 export interface WebhookOptions {
@@ -55,6 +56,7 @@ export async function addWebhook(
   if (!p.success) return fail('MALFORMED', p.error.issues[0]?.message);
   const id = 'wh' + randomBytes(5).toString('hex');
   const secret = randomBytes(32).toString('base64url');
+  await sequenceFeed(db);
   const head = await db.query<{ m: number | null }>('SELECT max(pos) AS m FROM feed_events');
   await db.query('INSERT INTO webhooks (id, url, secret, cursor, created_at) VALUES ($1, $2, $3, $4, $5)', [
     id,
@@ -183,6 +185,7 @@ export async function deliverOnce(db: HubDb, o: WebhookOptions): Promise<number>
       )
     ).rows[0];
     const pos = replay ? Number(replay.pos) : undefined;
+    if (pos === undefined) await sequenceFeed(db);
     const ev = (
       await db.query<Parameters<typeof eventFromRow>[0]>(
         pos !== undefined

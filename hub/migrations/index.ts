@@ -9,6 +9,7 @@ import { sql as folderGeneration } from './010_folder_generation.ts';
 import { sql as service } from '../integration/migration.ts';
 import { sql as money } from './004_money.ts';
 import { sql as refundApproval } from './009_refund_approval.ts';
+import { sql as feedOrder } from './011_feed_order.ts';
 import { sql as serviceGuards } from './013_service_guards.ts';
 
 export interface HubMigration {
@@ -28,6 +29,7 @@ export const hubMigrations: HubMigration[] = [
   { id: 7, name: '007_service', sql: service },
   { id: 9, name: '009_refund_approval', sql: refundApproval },
   { id: 10, name: '010_folder_generation', sql: folderGeneration },
+  { id: 11, name: '011_feed_order', sql: feedOrder },
   { id: 13, name: '013_service_guards', sql: serviceGuards },
   // Further areas add their migration here, e.g. { id: 2, name: '002_pay', sql: pay },
 ];

@@ -15,7 +15,7 @@ import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 /** Builds hub.bills: ensureKnown, payable, get, void. */
 export function createBills(ctx: HubCtx, devices: HubDevices) {
-  const { db, nowS, lockFeed, notifyFeed, addChange } = ctx;
+  const { db, nowS, notifyFeed, addChange } = ctx;
 
   async function deviceKey(id: string, q: HubQueryable = db): Promise<KeyObject | undefined> {
     const d = await devices.get(id, q);
@@ -93,7 +93,6 @@ export function createBills(ctx: HubCtx, devices: HubDevices) {
     /** Voids an open bill at the hub and tells the kiosk that issued it. */
     async void(billNo: string, reason: string): Promise<Result<HubBill>> {
       return db.transaction(async (tx) => {
-        await lockFeed(tx);
         const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [billNo]);
         const b = r.rows[0];
         if (!b) return fail<HubBill>('BILL_NOT_FOUND', billNo);

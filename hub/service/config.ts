@@ -2,12 +2,15 @@
 import type { HubQueryable } from '../db.ts';
 import type { HubCtx } from './context.ts';
 
+/** One config setter at a time. */
+const CONFIG_LOCK = 727012;
+
 /** The config part of the service (hub.config). */
 export type HubConfig = ReturnType<typeof createConfig>;
 
 /** Builds hub.config: get, set (one key, then the whole config goes into the feed). */
 export function createConfig(ctx: HubCtx) {
-  const { db, nowS, lockFeed, notifyFeed, addChange } = ctx;
+  const { db, nowS, notifyFeed, addChange } = ctx;
 
   const config = {
     async get(q: HubQueryable = db): Promise<Record<string, unknown>> {
@@ -17,7 +20,8 @@ export function createConfig(ctx: HubCtx) {
     /** Sets one key and publishes the whole config to every kiosk. */
     async set(key: string, value: unknown): Promise<Record<string, unknown>> {
       return db.transaction(async (tx) => {
-        await lockFeed(tx);
+        // One setter at a time, so each published config holds every key set before it.
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [CONFIG_LOCK]);
         await tx.query(
           `INSERT INTO config (key, value, updated_at) VALUES ($1, $2::jsonb, $3)
            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,

@@ -1,13 +1,16 @@
 // What every part of the hub service shares: the database, the clock, and the change feed.
 //
-// Feed positions (fines.rev, changes.pos) come from one sequence. Every writer of the feed first takes
-// an advisory transaction lock (hub/feed/order.ts), so positions become visible in the order they were taken
-// and a pull that has read up to position p never misses a later commit below p.
+// Feed writers take no lock and no position: their rows join the feed pending and are given positions after
+// commit, in order, by hub/feed/order.ts; a pull sequences first, so it never misses a change committed out of
+// order (migration 11).
 import type { PullChange } from '../../protocol/sync.ts';
 import { systemClock } from '../../protocol/time.ts';
 import type { HubQueryable } from '../db.ts';
-import { lockFeed, notifyFeed } from '../feed/order.ts';
+import { notifyFeed } from '../feed/order.ts';
 import type { HubServiceOptions } from './types.ts';
+
+/** One settlement of a fine at a time (two-key form: this, then the decision number's hash). */
+const FINE_LOCK = 727013;
 
 /** The hub service's shared parts: its database, its clock (nowS in Unix seconds) and the feed writers. */
 export type HubCtx = ReturnType<typeof createHubContext>;
@@ -18,7 +21,7 @@ export function createHubContext(opts: HubServiceOptions) {
   const clock = opts.clock ?? systemClock;
   const nowS = (): number => Math.floor(clock.now() / 1000);
 
-  /** Adds one change (kind, to a region, a device or everyone) at the next feed position; feed lock held. */
+  /** Adds one change (kind, to a region, a device or everyone); it takes its feed position after commit. */
   async function addChange(
     tx: HubQueryable,
     kind: PullChange['kind'],
@@ -26,11 +29,15 @@ export function createHubContext(opts: HubServiceOptions) {
     data: object,
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO changes (pos, kind, region, device_id, data, created_at)
-       VALUES (nextval('feed_seq'), $1, $2, $3, $4::jsonb, $5)`,
+      `INSERT INTO changes (kind, region, device_id, data, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)`,
       [kind, target.region ?? null, target.deviceId ?? null, JSON.stringify(data), nowS()],
     );
   }
 
-  return { db, clock, nowS, lockFeed, notifyFeed, addChange };
+  /** Holds the fine's settlement lock for the rest of the transaction; taken before any of its bills' rows. */
+  async function lockFine(tx: HubQueryable, decisionNo: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FINE_LOCK, decisionNo]);
+  }
+
+  return { db, clock, nowS, notifyFeed, addChange, lockFine };
 }

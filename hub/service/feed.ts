@@ -2,6 +2,7 @@
 import type { Fine } from '../../protocol/fines.ts';
 import type { PullChange, PullResponse } from '../../protocol/sync.ts';
 import { feedIdentity } from '../feed/identity.ts';
+import { sequenceFeed } from '../feed/order.ts';
 import type { HubCtx } from './context.ts';
 import type { Device } from './types.ts';
 
@@ -10,6 +11,8 @@ export function createPull(ctx: HubCtx) {
   const { db, nowS } = ctx;
 
   async function pull(dev: Device, cursor: number, limit: number): Promise<PullResponse> {
+    // Rows committed by now get their positions first (hub/feed/order.ts), so none is passed over.
+    await sequenceFeed(db);
     const fineRows = dev.region
       ? (
           await db.query<{ rev: number; data: Fine }>(

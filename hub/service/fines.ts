@@ -16,15 +16,14 @@ export function createFines(ctx: HubCtx) {
     if (fines.length === 0) return 0;
     // A fine the hub knows is paid stays paid whatever a later file says.
     const r = await tx.query(
-      `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, rev, updated_at)
-       SELECT d->>'decisionNo', d->>'region', d->>'plate', upper(d->>'vehicleIdLast6'), d->>'status', d,
-              nextval('feed_seq'), $2
+      `INSERT INTO fines AS f (decision_no, region, plate, vin6, status, data, updated_at)
+       SELECT d->>'decisionNo', d->>'region', d->>'plate', upper(d->>'vehicleIdLast6'), d->>'status', d, $2
        FROM jsonb_array_elements($1::jsonb) AS d
        ON CONFLICT (decision_no) DO UPDATE SET
          region = EXCLUDED.region, plate = EXCLUDED.plate, vin6 = EXCLUDED.vin6,
          status = CASE WHEN f.status = 'paid' THEN 'paid' ELSE EXCLUDED.status END,
          data = CASE WHEN f.status = 'paid' THEN jsonb_set(EXCLUDED.data, '{status}', '"paid"') ELSE EXCLUDED.data END,
-         rev = EXCLUDED.rev, updated_at = EXCLUDED.updated_at
+         rev = NULL, pend = EXCLUDED.pend, updated_at = EXCLUDED.updated_at
        WHERE f.data IS DISTINCT FROM EXCLUDED.data AND NOT (f.status = 'paid' AND f.data = jsonb_set(EXCLUDED.data, '{status}', '"paid"'))`,
       // The one plate normalization (protocol/plate.ts), so a lookup by any spelling of a plate finds it.
       [JSON.stringify(fines.map((f) => ({ ...f, plate: normalizePlate(f.plate) }))), nowS()],
@@ -35,7 +34,7 @@ export function createFines(ctx: HubCtx) {
   async function setFineStatus(tx: HubQueryable, decisionNo: string, status: Fine['status']): Promise<void> {
     await tx.query(
       `UPDATE fines SET status = $2, data = jsonb_set(data, '{status}', to_jsonb($2::text)),
-         rev = nextval('feed_seq'), updated_at = $3
+         rev = NULL, pend = nextval('feed_pend_seq'), updated_at = $3
        WHERE decision_no = $1 AND status <> $2`,
       [decisionNo, status, nowS()],
     );

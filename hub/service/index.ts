@@ -3,7 +3,7 @@
 // the database, so several hub processes can share one PostgreSQL.
 //
 // One file per concern in this folder; this one composes them into the service object the routes use.
-// The feed's ordering rule (one sequence, one advisory lock) is in context.ts.
+// The feed's ordering rule (writers take no position; hub/feed/order.ts sequences after commit) is in context.ts.
 import { KEY_ID_RE } from '../../protocol/ids.ts';
 import { listSecurity } from '../trust/security.ts';
 import { createAuth } from './auth.ts';

@@ -24,7 +24,7 @@ export type HubKeys = ReturnType<typeof createKeys>;
 
 /** Builds hub.keys: current, list, trustedMap, rotate. */
 export function createKeys(ctx: HubCtx) {
-  const { db, nowS, lockFeed, notifyFeed, addChange } = ctx;
+  const { db, nowS, notifyFeed, addChange } = ctx;
 
   async function listKeys(q: HubQueryable = db): Promise<HubKey[]> {
     const r = await q.query<{
@@ -89,7 +89,6 @@ export function createKeys(ctx: HubCtx) {
     async rotate(): Promise<HubKeyInfo> {
       await keys.current();
       return db.transaction(async (tx) => {
-        await lockFeed(tx);
         await tx.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
         const old = (await listKeys(tx)).filter((k) => !k.retired);
         const at = nowS();

@@ -16,10 +16,10 @@ export function createPayments(
   keys: HubKeys,
   setFineStatus: (tx: HubQueryable, decisionNo: string, status: Fine['status']) => Promise<void>,
 ) {
-  const { db, nowS, lockFeed, notifyFeed, addChange } = ctx;
+  const { db, nowS, notifyFeed, addChange, lockFine } = ctx;
 
   /**
-   * Settles one payment inside the caller's transaction, the feed lock held (so payments of one fine are
+   * Settles one payment inside the caller's transaction, holding the fine's lock (so payments of one fine are
    * decided one after the other). The confirmation rules are protocol/acceptance.ts's; then a fine is paid
    * once: a payment of a fine already paid (by another bill, another channel, at a counter) is recorded and
    * flagged for refund with its amount; the first one voids the fine's other live bills (their kiosks pull
@@ -43,6 +43,11 @@ export function createPayments(
           : { status: 'duplicate', token: p.token },
       );
     }
+    // One settlement per fine at a time (a fine may have several bills): its lock comes before any bill's.
+    const pre = await tx.query<{ decision_no: string }>('SELECT decision_no FROM bills WHERE bill_no = $1', [
+      input.billNo,
+    ]);
+    if (pre.rows[0]) await lockFine(tx, pre.rows[0].decision_no);
     const r = await tx.query<BillRow>('SELECT * FROM bills WHERE bill_no = $1 FOR UPDATE', [input.billNo]);
     const b = r.rows[0];
     const flag = async (reason: string): Promise<Result<SettleResult>> => {
@@ -173,7 +178,6 @@ export function createPayments(
     async settle(input: SettleInput): Promise<Result<SettleResult>> {
       const key = await keys.current();
       return db.transaction(async (tx) => {
-        await lockFeed(tx);
         const r = await settleIn(tx, input, { signer: key, source: 'channel' });
         if (r.ok && r.value.status === 'settled') await notifyFeed(tx);
         return r;

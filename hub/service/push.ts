@@ -34,7 +34,7 @@ export interface PushDeps {
 
 /** Builds hub.push. */
 export function createPush(ctx: HubCtx, deps: PushDeps) {
-  const { db, nowS, lockFeed, notifyFeed, addChange } = ctx;
+  const { db, nowS, notifyFeed, addChange } = ctx;
   const { keys, settleIn, upsertFines, recordNonce } = deps;
 
   interface Applied {
@@ -48,7 +48,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
     dev: Device,
     e: OutboxEvent,
     pending: Pending,
-    feed: { locked: boolean },
+    feed: { changed: boolean },
   ): Promise<RejectedEvent | undefined> {
     const reject = (code: string, reason: string): RejectedEvent => ({
       seq: e.seq,
@@ -63,11 +63,8 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ||
           'payload is not JSON',
       );
-    const needFeed = async (): Promise<void> => {
-      if (!feed.locked) {
-        await lockFeed(tx);
-        feed.locked = true;
-      }
+    const needFeed = (): void => {
+      feed.changed = true;
     };
     switch (e.type) {
       case 'bill.issued': {
@@ -161,7 +158,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
         // The fine is the bill's, never the payload's.
         if (bill.decision_no !== p.decisionNo)
           return reject('WRONG_BILL', `bill ${c.billNo} is not for ${p.decisionNo}`);
-        await needFeed();
+        needFeed();
         const st = await settleIn(
           tx,
           { billNo: c.billNo, amountFen: c.amountFen, channel: c.channel, txnId: c.txnId, paidAt: c.paidAt },
@@ -203,7 +200,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
           return reject('NUMBER_NOT_ISSUED', `decision number ${no} already holds another fine`);
         }
         if (h) return undefined;
-        await needFeed();
+        needFeed();
         // A new ticket's fine is owed: only money (a settled payment) ever marks it paid.
         await upsertFines(tx, [{ ...p.fine, status: 'unpaid' }]);
         return undefined;
@@ -375,7 +372,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
             throw new FailureError(failure('CHAIN_BROKEN', `at seq ${s}`, { seq: s }));
           }
           const pending: Pending = { bills: [], voids: [], rejected: new Map() };
-          const feed = { locked: false };
+          const feed = { changed: false };
           for (const e of fresh) {
             const rej = await applyEvent(tx, dev, e, pending, feed);
             if (rej) pending.rejected.set(e.seq, rej);
@@ -399,10 +396,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
                 subject: null,
               })),
             );
-            if (!feed.locked) {
-              await lockFeed(tx);
-              feed.locked = true;
-            }
+            feed.changed = true;
             for (const x of rejected) {
               await addChange(
                 tx,
@@ -439,7 +433,7 @@ export function createPush(ctx: HubCtx, deps: PushDeps) {
           );
           if (Number(ins.rows[0]?.n) !== fresh.length)
             throw new Error('events were inserted concurrently despite the device lock');
-          if (feed.locked) await notifyFeed(tx);
+          if (feed.changed) await notifyFeed(tx);
         }
         return ok<PushResponse>({
           highestSeq: Math.max(lastSeq, fresh.at(-1)?.seq ?? 0),
