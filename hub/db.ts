@@ -22,7 +22,7 @@ export interface HubQueryable {
    * PostgreSQL only (absent on PGlite): runs `COPY ... FROM STDIN` fed by `source` (text-format lines, each
    * ending in a newline) and returns the rows copied. Present on a transaction's handle.
    */
-  copyFrom?(sql: string, source: AsyncIterable<string>): Promise<number>;
+  copyFrom?(sql: string, source: AsyncIterable<string | Buffer>): Promise<number>;
 }
 
 export interface HubDb extends HubQueryable {
@@ -88,7 +88,7 @@ class PgHubDb implements HubDb {
           const r = await client.query(sql, params as unknown[]);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
-        copyFrom: async (sql: string, source: AsyncIterable<string>) => {
+        copyFrom: async (sql: string, source: AsyncIterable<string | Buffer>) => {
           const sink = client.query(copyFromStdin(sql));
           await pipeline(Readable.from(source), sink);
           return Number(sink.rowCount ?? 0);

@@ -13,7 +13,8 @@ import {
 import { failure, FailureError, ok, type Result } from '../../protocol/result.ts';
 import type { HubDb, HubQueryable } from '../db.ts';
 import { lockSequencer, notifyFeed } from '../feed/order.ts';
-import type { FileRow } from './read.ts';
+import { importCsvByCopy } from './csv-copy.ts';
+import { readFinesFile, sniffFormat, type FileRow } from './read.ts';
 import { queueCloseEndedOrders } from '../pay/jobs.ts';
 
 export interface ImportReport {
@@ -58,6 +59,24 @@ const APPLY_SQL = `INSERT INTO fines AS f (decision_no, region, plate, vin6, sta
     rev = EXCLUDED.rev, updated_at = EXCLUDED.updated_at
   WHERE f.source_rev = 0 AND f.data IS DISTINCT FROM EXCLUDED.data
     AND NOT (f.status = 'paid' AND f.data = jsonb_set(EXCLUDED.data, '{status}', '"paid"'))`;
+
+/**
+ * Imports a fines file (CSV, JSON or NDJSON; see read.ts), all or nothing. A CSV file on PostgreSQL goes through
+ * PostgreSQL's own CSV reader first (csv-copy.ts); any file that way cannot take whole, and every other file, is
+ * streamed through the row rule here. Errors: as importFines.
+ */
+export async function importFinesFile(
+  db: HubDb,
+  file: string,
+  opts: ImportOptions,
+): Promise<Result<ImportReport>> {
+  const format = await sniffFormat(file);
+  if (format === 'csv' && db.kind === 'postgres') {
+    const r = await importCsvByCopy(db, file, opts);
+    if (!('handback' in r)) return r;
+  }
+  return importFines(db, readFinesFile(file, format), opts);
+}
 
 /**
  * Imports a stream of fine rows, all or nothing.

@@ -3,8 +3,8 @@ import { statSync } from 'node:fs';
 import { normalizePlate, normalizeVin6 } from '../../protocol/plate.ts';
 import type { Fine } from '../../protocol/fines.ts';
 import { fail, type Result } from '../../protocol/result.ts';
-import { importFines } from '../import/fines-import.ts';
-import { readFinesFile, rowsOf } from '../import/read.ts';
+import { importFines, importFinesFile } from '../import/fines-import.ts';
+import { rowsOf } from '../import/read.ts';
 import type { HubQueryable } from '../db.ts';
 import type { HubCtx } from './context.ts';
 
@@ -55,7 +55,7 @@ export function createFines(ctx: HubCtx) {
       } catch (e) {
         return fail('BAD_FILE', (e as Error).message);
       }
-      return importFines(db, readFinesFile(file), { nowS });
+      return importFinesFile(db, file, { nowS });
     },
     async byDecisionNo(decisionNo: string): Promise<Fine | undefined> {
       const r = await db.query<{ data: Fine }>('SELECT data FROM fines WHERE decision_no = $1', [decisionNo]);
