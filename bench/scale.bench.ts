@@ -4,6 +4,10 @@
 // - kiosk: bill issue and fine lookups on an empty kiosk database, then on the same kiosk after FK_BENCH_KIOSK_BILLS
 //   (1,000,000) bills and FK_BENCH_KIOSK_EVENTS (2,000,000) acknowledged outbox events were added; RSS of the
 //   process that issued the bills (FK_BENCH_KIOSK_ISSUED, 100,000, bills issued through the service).
+// - feed: settlements with no feed lock from FK_BENCH_FEED_PROCS (4) hub processes on one PostgreSQL, each with
+//   FK_BENCH_FEED_CONC (8) at once, FK_BENCH_FEED_N (4,000) in all; beside bare one-row transactions from as many
+//   processes in the same run; then a pull must hold every payment exactly once.
+// Settlements with and without the lock take separate bills of the same run.
 // The machine is shared with other work: figures carry the load average at the time.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,11 +21,12 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { FINE_FIELDS } from '../protocol/fines.ts';
 import { openKiosk } from '../main/kiosk.ts';
-import { fmtMs, measure, printSection, type Stats } from './lib.ts';
+import type { HubDb, HubQueryable } from '../hub/db.ts';
+import { fmtMs, measure, printSection, stats, type Stats } from './lib.ts';
 
 const self = fileURLToPath(import.meta.url);
 const ROWS = Number(process.env.FK_BENCH_IMPORT_ROWS ?? 1_000_000);
-const SECTIONS = (process.env.FK_BENCH_SCALE ?? 'import,kiosk').split(',');
+const SECTIONS = (process.env.FK_BENCH_SCALE ?? 'import,kiosk,feed').split(',');
 const COLS = FINE_FIELDS.filter((f) => f !== 'descriptionEn');
 
 function load(): string {
@@ -262,17 +267,232 @@ async function kioskBench(dir: string): Promise<void> {
   }
 }
 
+// ---- feed: settlements in parallel across hub processes ----
+
+const FEED_PROCS = Number(process.env.FK_BENCH_FEED_PROCS ?? 4);
+const FEED_CONC = Number(process.env.FK_BENCH_FEED_CONC ?? 8);
+const FEED_N = Number(process.env.FK_BENCH_FEED_N ?? 4000);
+
+type FeedMode = 'settle' | 'locked' | 'bare';
+
+interface FeedChildOut {
+  n: number;
+  startMs: number;
+  endMs: number;
+  lat: number[];
+}
+
+/**
+ * In a child process (one hub process): waits for a line on stdin, then settles its bills (or runs bare one-row
+ * transactions) FEED_CONC at a time; prints {n, startMs, endMs, lat} (epoch ms, latencies in ms).
+ */
+async function feedChild(url: string, schema: string, mode: FeedMode, bills: string): Promise<void> {
+  const { openHubDb } = await import('../hub/db.ts');
+  const { createHubService } = await import('../hub/service/index.ts');
+  const db = await openHubDb({ databaseUrl: url, schema, listen: false, poolSize: FEED_CONC + 2 });
+  // 'locked': the previous design's serial point put back for comparison (every transaction takes one lock).
+  const hubDb: HubDb =
+    mode === 'locked'
+      ? Object.assign(Object.create(db) as HubDb, {
+          transaction: <T>(fn: (tx: HubQueryable) => Promise<T>): Promise<T> =>
+            db.transaction(async (tx) => {
+              await tx.query('SELECT pg_advisory_xact_lock(727002)');
+              return fn(tx);
+            }),
+        })
+      : db;
+  const hub = createHubService({ db: hubDb });
+  await hub.keys.current();
+  const todo = bills.split(',');
+  const paidAt = Math.floor(Date.now() / 1000);
+  const lat: number[] = [];
+  console.log('ready');
+  await new Promise<void>((res) => process.stdin.once('data', () => res()));
+  const startMs = Date.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < todo.length) {
+      const billNo = todo[next++]!;
+      const t = performance.now();
+      if (mode === 'bare') {
+        await db.transaction(async (tx) => {
+          await tx.query('INSERT INTO bench_bare (k) VALUES ($1)', [billNo]);
+        });
+      } else {
+        const r = await hub.payments.settle({
+          channel: 'alipay',
+          txnId: `T${billNo}`,
+          billNo,
+          amountFen: 20000,
+          paidAt,
+        });
+        if (!r.ok || r.value.status !== 'settled') throw new Error(`settle ${billNo}: ${JSON.stringify(r)}`);
+      }
+      lat.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: FEED_CONC }, worker));
+  const endMs = Date.now();
+  await db.close();
+  console.log(JSON.stringify({ n: todo.length, startMs, endMs, lat } satisfies FeedChildOut));
+}
+
+/** Starts FEED_PROCS children on their shares of `bills`, lets them go at once, and gathers what they print. */
+async function feedRound(
+  url: string,
+  schema: string,
+  mode: FeedMode,
+  bills: string[],
+): Promise<FeedChildOut[]> {
+  const kids = Array.from({ length: FEED_PROCS }, (_, i) => {
+    const share = bills.filter((_, j) => j % FEED_PROCS === i);
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', self, 'feed-child', url, schema, mode, share.join(',')],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    const ready = new Promise<void>((res) =>
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) res();
+      }),
+    );
+    const done = new Promise<FeedChildOut>((res, rej) =>
+      p.on('close', (code) =>
+        code === 0
+          ? res(JSON.parse(out.trim().split('\n').pop()!) as FeedChildOut)
+          : rej(new Error(`feed child exited ${code}`)),
+      ),
+    );
+    return { p, ready, done };
+  });
+  await Promise.all(kids.map((k) => k.ready));
+  for (const k of kids) k.p.stdin.end('go\n');
+  return Promise.all(kids.map((k) => k.done));
+}
+
+function feedFigures(outs: FeedChildOut[]): { perS: number; lat: Stats } {
+  const n = outs.reduce((a, o) => a + o.n, 0);
+  const ms = Math.max(...outs.map((o) => o.endMs)) - Math.min(...outs.map((o) => o.startMs));
+  return { perS: (n / ms) * 1000, lat: stats(outs.flatMap((o) => o.lat)) };
+}
+
+async function feedBench(url: string): Promise<void> {
+  const { openHubDb } = await import('../hub/db.ts');
+  const { createHubService } = await import('../hub/service/index.ts');
+  const { sequenceFeed } = await import('../hub/feed/order.ts');
+  const { generateKeyPair, publicKeyToRaw } = await import('../protocol/signing.ts');
+  const { makeBillToken } = await import('../protocol/tokens.ts');
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  const db = await openHubDb({ databaseUrl: url, schema, listen: false, poolSize: 8 });
+  try {
+    const hub = createHubService({ db });
+    await hub.keys.current();
+    const kp = generateKeyPair();
+    const deviceId = 'benchfeed01';
+    const code = await hub.devices.add({ name: 'bench', region: '310101' });
+    if (!code.ok) throw new Error(code.error.message);
+    const en = await hub.enroll({ code: code.value.code, publicKey: publicKeyToRaw(kp.publicKey), deviceId });
+    if (!en.ok) throw new Error(en.error.message);
+    const decision = (i: number): string => `31010120269${String(i).padStart(7, '0')}`;
+    const imp = await hub.fines.importRows(
+      Array.from({ length: 2 * FEED_N }, (_, i) => ({
+        decisionNo: decision(i),
+        region: '310101',
+        plate: '沪A12345',
+        vehicleIdLast6: 'A1B2C3',
+        violationCode: '1625',
+        description: '驾驶机动车违反道路交通信号灯通行',
+        place: '上海市黄浦区人民大道',
+        occurredAt: '2026-10-01T08:00:00+08:00',
+        decidedOn: '2026-10-05',
+        fineFen: 20000,
+        points: 6,
+        status: 'unpaid',
+      })),
+    );
+    if (!imp.ok) throw new Error(imp.error.message);
+    const now = Math.floor(Date.now() / 1000);
+    const bills: string[] = [];
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (i < 2 * FEED_N) {
+          const k = i++;
+          const claims = {
+            billNo: `${deviceId.toUpperCase()}-${k + 1}`,
+            decisionNo: decision(k),
+            amountFen: 20000,
+            issuedAt: now - 60,
+            expiresAt: now - 60 + 14400,
+            deviceId,
+          };
+          const known = await hub.bills.ensureKnown(claims, makeBillToken(claims, kp.privateKey));
+          if (!known.ok) throw new Error(known.error.message);
+          bills.push(claims.billNo);
+        }
+      }),
+    );
+    await db.query('CREATE TABLE bench_bare (k text PRIMARY KEY)');
+    const loadBefore = load();
+    bills.sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]));
+    const bare = feedFigures(await feedRound(url, schema, 'bare', bills.slice(0, FEED_N)));
+    const settled = feedFigures(await feedRound(url, schema, 'settle', bills.slice(0, FEED_N)));
+    const locked = feedFigures(await feedRound(url, schema, 'locked', bills.slice(FEED_N)));
+    // Every payment reaches the issuing kiosk's pull exactly once.
+    await sequenceFeed(db);
+    const seen = await db.query<{ n: number; d: number }>(
+      "SELECT count(*)::int AS n, count(DISTINCT data->>'billNo')::int AS d FROM changes WHERE kind = 'payment' AND pos IS NOT NULL",
+    );
+    const row = seen.rows[0];
+    if (row?.n !== 2 * FEED_N || row.d !== 2 * FEED_N)
+      throw new Error(`feed holds ${JSON.stringify(row)} payments of ${FEED_N}`);
+    printSection(
+      `change feed without a lock: ${FEED_N.toLocaleString('en-US')} settlements from ${FEED_PROCS} hub processes, ${FEED_CONC} at once each, one PostgreSQL (load average ${loadBefore} before, 2 shared cores)`,
+      [
+        {
+          name: 'settlements per second (verify bill, sign confirmation, bill + fine + feed rows)',
+          value: `${Math.round(settled.perS).toLocaleString('en-US')}/s; latency p50 ${fmtMs(settled.lat.p50)}, p99 ${fmtMs(settled.lat.p99)}`,
+          anchor: `bare one-row transactions, same processes and concurrency: ${Math.round(bare.perS).toLocaleString('en-US')}/s (p50 ${fmtMs(bare.lat.p50)}, p99 ${fmtMs(bare.lat.p99)})), ${(bare.perS / settled.perS).toFixed(1)}x the settlement's rate; aim ≥ 3,000/s and within 5x`,
+        },
+        {
+          name: 'the same settlements with one lock around every transaction (the previous design)',
+          value: `${Math.round(locked.perS).toLocaleString('en-US')}/s; latency p50 ${fmtMs(locked.lat.p50)}, p99 ${fmtMs(locked.lat.p99)}`,
+          anchor: `without the lock: ${(settled.perS / locked.perS).toFixed(2)}x as many per second`,
+        },
+        {
+          name: 'payments in the feed after the run',
+          value: `${(2 * FEED_N).toLocaleString('en-US')}, each once`,
+        },
+      ],
+    );
+  } finally {
+    await db.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await c.end();
+  }
+}
+
 export async function run(): Promise<void> {
   const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fk-scale-'));
   try {
     if (SECTIONS.includes('import')) await importBench(url, dir);
     if (SECTIONS.includes('kiosk')) await kioskBench(dir);
+    if (SECTIONS.includes('feed')) await feedBench(url);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+if (process.argv[2] === 'feed-child') {
+  await feedChild(process.argv[3]!, process.argv[4]!, process.argv[5] as FeedMode, process.argv[6]!);
+}
 if (process.argv[2] === 'import-child') {
   await importChild(process.argv[3]!, process.argv[4]!, process.argv[5]!);
 }
