@@ -118,7 +118,7 @@ async function importBench(url: string, dir: string): Promise<void> {
       `hub fines import of ${ROWS.toLocaleString('en-US')} CSV rows on PostgreSQL (load average ${loadBefore} before, 2 shared cores)`,
       [
         {
-          name: 'import (stream → COPY to staging → checks → one-transaction apply)',
+          name: 'import (raw CSV COPYed to staging → checks in SQL, odd rows by the row rule → one-transaction apply)',
           value: `${(child.ms / 1000).toFixed(1)} s (${Math.round((ROWS / child.ms) * 1000).toLocaleString('en-US')} rows/s), ${(child.ms / bareMs).toFixed(2)}x the bare COPY`,
           anchor: `bare COPY of the same file: ${(bareMs / 1000).toFixed(1)} s; aim within 2x`,
         },
