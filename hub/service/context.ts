@@ -9,7 +9,7 @@ import type { HubQueryable } from '../db.ts';
 import { notifyFeed } from '../feed/order.ts';
 import type { HubServiceOptions } from './types.ts';
 
-/** One settlement of a fine at a time (two-key form: this, then the decision number's hash). */
+/** One settlement of a fine, or of a payment, at a time (two-key form: this, then the key's hash). */
 const FINE_LOCK = 727013;
 
 /** The hub service's shared parts: its database, its clock (nowS in Unix seconds) and the feed writers. */
@@ -34,7 +34,10 @@ export function createHubContext(opts: HubServiceOptions) {
     );
   }
 
-  /** Holds the fine's settlement lock for the rest of the transaction; taken before any of its bills' rows. */
+  /**
+   * Holds a settlement lock for the rest of the transaction: a fine's (its decision number; taken before any of
+   * its bills' rows), or a payment's (`payment:<channel>:<txnId>`, taken first of all).
+   */
   async function lockFine(tx: HubQueryable, decisionNo: string): Promise<void> {
     await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FINE_LOCK, decisionNo]);
   }

@@ -31,6 +31,8 @@ export function createPayments(
     input: SettleInput,
     o: { signer?: HubKey; token?: string; source: 'channel' | 'kiosk'; deviceId?: string },
   ): Promise<Result<SettleResult>> {
+    // The same notification arriving twice at once (two hub processes) is decided once: its own lock first.
+    await lockFine(tx, `payment:${input.channel}:${input.txnId}`);
     const prev = await tx.query<{ token: string | null; status: string; refund_reason: string | null }>(
       'SELECT token, status, refund_reason FROM payments WHERE channel = $1 AND txn_id = $2',
       [input.channel, input.txnId],
