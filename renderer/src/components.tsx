@@ -85,17 +85,20 @@ export function FineDetails({
   totalFen?: number;
 }) {
   const { t, i18n } = useTranslation();
-  const violation = !isZh(i18n.language) && fine.violationEn ? fine.violationEn : fine.violation;
+  const english = !isZh(i18n.language) && fine.violationEn !== undefined;
+  const violation = english ? fine.violationEn : fine.violation;
   return (
     <dl className="details">
       <dt>{t('fine.decisionNo')}</dt>
       <dd data-testid="fine-decision">{fine.decisionNo}</dd>
       <dt>{t('fine.plate')}</dt>
-      <dd data-testid="fine-plate">{fine.plateMasked}</dd>
+      <dd data-testid="fine-plate" lang="zh-CN">
+        {fine.plateMasked}
+      </dd>
       <dt>{t('fine.violation')}</dt>
-      <dd>{violation}</dd>
+      <dd {...(english ? {} : { lang: 'zh-CN' })}>{violation}</dd>
       <dt>{t('fine.place')}</dt>
-      <dd>{fine.place}</dd>
+      <dd lang="zh-CN">{fine.place}</dd>
       <dt>{t('fine.time')}</dt>
       <dd>{when(fine.occurredAt)}</dd>
       <dt>{t('fine.fine')}</dt>

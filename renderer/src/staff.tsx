@@ -391,7 +391,7 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
             </tbody>
           </table>
         ) : (
-          <p>{t('staff.today.none')}</p>
+          <p data-testid="today-none">{t('staff.today.none')}</p>
         )}
         <h2>{t('staff.today.payments')}</h2>
         {today && today.payments.length > 0 ? (
@@ -542,11 +542,13 @@ export function StaffConsole(props: { session: StaffSession; scanGapMs?: number;
     body = (
       <dl className="details">
         <dt>{t('staff.device.id')}</dt>
-        <dd data-testid="device-id">{device?.deviceId}</dd>
+        <dd data-testid="device-id" lang="zxx">
+          {device?.deviceId}
+        </dd>
         <dt>{t('staff.device.enrolled')}</dt>
         <dd>{device ? (device.enrolled ? t('staff.device.yes') : t('staff.device.no')) : ''}</dd>
         <dt>{t('staff.device.hub')}</dt>
-        <dd>{device?.hubBase ?? '—'}</dd>
+        <dd lang="zxx">{device?.hubBase ?? '—'}</dd>
       </dl>
     );
   }

@@ -28,7 +28,11 @@ export function FineListScreen({
               onClick={() => onFine({ ok: true, value: f }, screen)}
             >
               <span>{when(f.occurredAt)}</span>
-              <span>{!isZh(i18n.language) && f.violationEn ? f.violationEn : f.violation}</span>
+              {!isZh(i18n.language) && f.violationEn ? (
+                <span>{f.violationEn}</span>
+              ) : (
+                <span lang="zh-CN">{f.violation}</span>
+              )}
               <strong>{money(f.totalFen)}</strong>
             </button>
           </li>
