@@ -65,7 +65,10 @@ describe('finekiosk hub apikey, operator, audit', () => {
         r = await cli({}, 'hub', 'apikey', 'list', '--json');
         const list = JSON.parse(r.out) as { id: string; revokedAt: number | null }[];
         expect(list).toHaveLength(1);
-        expect(r.out).not.toContain(made.key.split('_')[2]);
+        // The key reads fk_<12 hex id>_<secret>; the secret (base64url, which may itself hold '_') is never listed.
+        const secret = made.key.slice('fk_'.length + 12 + 1);
+        expect(secret).toHaveLength(43);
+        expect(r.out).not.toContain(secret);
         expect((await cli({}, 'hub', 'apikey', 'revoke', made.info.id)).code).toBe(0);
         expect((await call()).status).toBe(401);
         r = await cli({}, 'hub', 'audit', '--json');
