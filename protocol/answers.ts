@@ -106,6 +106,26 @@ export function verifyAnswer(
   return ok({ keyId });
 }
 
+/**
+ * The rule for every answer a device gets from the hub, in one place: `verifyAnswer`, except that a failure
+ * answer (status other than 200) carrying no signature at all (a proxy's 502 page, a hub restarting, or anyone
+ * on the path) is the hub out of reach. Its content (a refusal, an expected seq, a clock) is never acted on.
+ * Codes: HUB_UNREACHABLE for an unsigned failure; HUB_ANSWER_UNVERIFIED as `verifyAnswer`.
+ */
+export function checkAnswer(
+  b: AnswerBinding,
+  body: string | Uint8Array,
+  signatureHeader: string | null | undefined,
+  keysHeader: string | null | undefined,
+  trusted: (keyId: string) => TrustedHubKey | undefined,
+): Result<{ keyId: string }> {
+  const v = verifyAnswer(b, body, signatureHeader, keysHeader, trusted);
+  if (!v.ok && b.status !== 200 && !signatureHeader) {
+    return fail('HUB_UNREACHABLE', `hub answered ${b.status} without its signature`);
+  }
+  return v;
+}
+
 function parseChain(header: string | null | undefined): Result<ChainEntry[]> {
   if (!header) return ok([]);
   if (header.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(header)) {

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { writeTx } from '../../db/connection.ts';
-import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, verifyAnswer } from '../../protocol/answers.ts';
+import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, checkAnswer } from '../../protocol/answers.ts';
 import { fail, ok, type Result } from '../../protocol/result.ts';
 import { signRequest, wireFailureSchema } from '../../protocol/sync.ts';
 import { unixSeconds } from '../../protocol/time.ts';
@@ -132,23 +132,26 @@ async function refillOnce(kiosk: Kiosk, opts: RefillOptions): Promise<Result<Ref
     return fail('HUB_UNREACHABLE', (e as Error).message);
   }
   let text: string;
-  let json: unknown;
   try {
     text = await res.text();
+  } catch (e) {
+    return fail('HUB_UNREACHABLE', (e as Error).message);
+  }
+  // Nothing in an answer is believed before the hub's signature for this request holds, a refusal no less
+  // than blocks: an unsigned BLOCK_ALREADY_USED would make the device drop its request and ask again.
+  const v = checkAnswer(
+    { deviceId: kiosk.identity.deviceId, method: 'POST', path: BLOCKS_PATH, nonce, status: res.status },
+    text,
+    res.headers.get(HEADER_HUB_SIGNATURE),
+    res.headers.get(HEADER_HUB_KEYS),
+    (id) => kiosk.trust.trusted(id),
+  );
+  if (!v.ok) return v;
+  let json: unknown;
+  try {
     json = JSON.parse(text);
   } catch {
     return fail('HUB_UNREACHABLE', `answer ${res.status} is not JSON`);
-  }
-  // Blocks are believed only from an answer the hub signed for this request (protocol/answers.ts).
-  if (res.ok) {
-    const v = verifyAnswer(
-      { deviceId: kiosk.identity.deviceId, method: 'POST', path: BLOCKS_PATH, nonce, status: res.status },
-      text,
-      res.headers.get(HEADER_HUB_SIGNATURE),
-      res.headers.get(HEADER_HUB_KEYS),
-      (id) => kiosk.trust.trusted(id),
-    );
-    if (!v.ok) return v;
   }
   if (!res.ok) {
     const w = wireFailureSchema.safeParse(json);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { fail, failure, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { signRequest, SYNC_PATHS, wireFailureSchema } from '../../protocol/sync.ts';
-import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, verifyAnswer } from '../../protocol/answers.ts';
+import { HEADER_HUB_KEYS, HEADER_HUB_SIGNATURE, checkAnswer } from '../../protocol/answers.ts';
 import type { Clock } from '../../protocol/time.ts';
 import type { Kiosk } from '../kiosk.ts';
 import { isCode, noteOffset, readState } from './state.ts';
@@ -101,7 +101,7 @@ export class HubClient {
     // Nothing in an answer is believed before its signature holds: a spoofed hub, or anyone on the path,
     // could otherwise mark fines paid, void bills or drop queued events (issue 10).
     if (this.mustVerify(pathAndQuery)) {
-      const v = verifyAnswer(
+      const v = checkAnswer(
         { deviceId: kiosk.identity.deviceId, method, path: pathAndQuery, nonce, status },
         text,
         answerHeaders?.get(HEADER_HUB_SIGNATURE),
@@ -109,12 +109,8 @@ export class HubClient {
         (id) => kiosk.trust.trusted(id),
       );
       if (!v.ok) {
-        const signature = answerHeaders?.get(HEADER_HUB_SIGNATURE);
-        // An unsigned failure (a proxy's 502 page, a hub restarting) is the hub out of reach: its content
-        // (a refusal, an expected seq, a clock) is not acted on, and it is not shown as a forged answer.
-        if (status !== 200 && !signature) {
-          return fail('HUB_UNREACHABLE', `hub answered ${status} without its signature`);
-        }
+        // An unsigned failure is the hub out of reach (protocol/answers.ts), not shown as a forged answer.
+        if (v.error.code === 'HUB_UNREACHABLE') return v;
         this.keepUnverified(method, pathAndQuery, status, text, v.error);
         return v;
       }

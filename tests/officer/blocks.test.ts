@@ -72,7 +72,10 @@ describe('hub decision-number blocks', () => {
     const stranger = device();
     pointAtHub(hub, stranger);
     const r = await refillNumbers(stranger.kiosk);
-    expect(!r.ok && r.error.code).toBe('UNKNOWN_DEVICE');
+    // The hub refuses it (and says so in an answer it signs); a device that never enrolled trusts no hub key,
+    // so it cannot tell that answer from a spoofed one and believes nothing of it (issue 10).
+    expect(!r.ok && r.error.code).toBe('HUB_ANSWER_UNVERIFIED');
+    expect(await blocksOf(hub.db, stranger.kiosk.identity.deviceId)).toHaveLength(0);
     // A device gets its region when it is added (given, or the hub's default region): with neither, the hub
     // refuses to add it, so no device can ask for numbers without a region.
     const code = await hub.hub.devices.add({ name: 'no region' });
