@@ -76,7 +76,10 @@ const LINE_DOTS = 30;
 export function layoutInto(e: Encoder, blocks: readonly Block[]): void {
   const cols = e.profile.columns;
   const enc = e.profile.fontEncoding;
-  const t = (s: string): string => fitToFont(cleanText(s), enc);
+  // Every block is one paragraph that the layout wraps: a line break inside a field (a place or a name holding
+  // LF, CR or U+2028) becomes a space, so it can never start a line of its own, such as a made-up amount, nor
+  // print as a missing-glyph box. No document breaks lines inside a block; it adds blocks.
+  const t = (s: string): string => fitToFont(cleanText(s).replace(/\n/g, ' '), enc);
   for (const raw of blocks) {
     const b = textOf(raw, t);
     switch (b.kind) {

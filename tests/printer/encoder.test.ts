@@ -102,6 +102,17 @@ describe('encoder', () => {
     expect(textColumns(page!.lines[0]!)).toBe(32);
   });
 
+  it('a line break inside a field (LF, CR, U+2028, U+0085) never starts a line of its own, such as a made-up amount', () => {
+    for (const br of ['\n', '\r', '\u2028', '\u2029', '\u0085']) {
+      const { doc } = signedBill({ place: `人民路${br}合计 Total ￥0.00` });
+      const [page] = interpretBytes(encodeBill(doc, p80), p80.dots);
+      const lines = page!.lines.map((l) => l.trim());
+      expect(lines.some((l) => l.startsWith('合计 Total ￥0.00'))).toBe(false);
+      // The place stays one paragraph: the break prints as a space, its two parts on one line.
+      expect(lines).toContain('人民路 合计 Total ￥0.00');
+    }
+  });
+
   it('the bill carries every field, Chinese first with English labels', () => {
     const { doc } = signedBill({ lateFeeFen: 600, amountFen: 20600 });
     const [page] = interpretBytes(encodeBill(doc, p80), p80.dots);
